@@ -1,0 +1,62 @@
+import { z } from 'zod'
+import { SimulationSpecSchema } from './simulation/scenarios.js'
+
+/** Longest user token the endpoint accepts (SPEC §3). */
+export const MAX_TOKEN_LENGTH = 256
+
+export const UserTokenSchema = z.string().min(1).max(MAX_TOKEN_LENGTH)
+
+/** A value in `fields`: Talki renders strings, numbers and booleans, nothing nested. */
+export const FieldValueSchema = z.union([z.string(), z.number(), z.boolean()])
+
+/** What the endpoint answers and Talki shows in the ticket sidebar. Every key is optional. */
+export const ProfileSchema = z
+  .object({
+    name: z.string().optional().describe('Customer display name, shown as the ticket panel header'),
+    email: z.string().optional().describe('Customer email, shown in the panel and used for email threading'),
+    plan: z.string().optional().describe('Subscription plan, rendered as a coloured badge'),
+    fields: z
+      .record(z.string(), FieldValueSchema)
+      .optional()
+      .describe('Any key-value pairs, rendered as a list in the sidebar'),
+  })
+  .meta({ id: 'Profile' })
+export type Profile = z.infer<typeof ProfileSchema>
+
+/** A stored user: the profile, the token that finds it and, for QA, the user's own scenario. */
+export const UserRecordSchema = z
+  .object({
+    userToken: UserTokenSchema,
+    name: z.string().optional(),
+    email: z.string().optional(),
+    plan: z.string().optional(),
+    fields: z.record(z.string(), FieldValueSchema).optional(),
+    simulate: SimulationSpecSchema.optional(),
+  })
+  .strict()
+  .meta({ id: 'UserRecord' })
+export type UserRecord = z.infer<typeof UserRecordSchema>
+
+/** The file behind the store: `data/seed.json` and `data/db.json` share it. */
+export const StoreFileSchema = z.object({ users: z.array(z.unknown()) }).strict()
+
+/** The error shape of every refusal: `{"error":"<code>"}`, sometimes with a detail. */
+export const ErrorBodySchema = z
+  .object({ error: z.string(), detail: z.string().optional() })
+  .meta({ id: 'Error' })
+export type ErrorBody = z.infer<typeof ErrorBodySchema>
+
+/** The keys of a user record that an answer may carry; never `userToken` or `simulate`. */
+export function toProfile(user: UserRecord): Profile {
+  const profile: Profile = {}
+  if (user.name !== undefined) profile.name = user.name
+  if (user.email !== undefined) profile.email = user.email
+  if (user.plan !== undefined) profile.plan = user.plan
+  if (user.fields !== undefined) profile.fields = user.fields
+  return profile
+}
+
+/** The body Talki POSTs: `{"userToken": "<id>"}`, the key named by `USER_TOKEN_FIELD`. Other keys are ignored. */
+export function customerRequestSchema(tokenField: string) {
+  return z.object({ [tokenField]: UserTokenSchema } as Record<string, typeof UserTokenSchema>)
+}
