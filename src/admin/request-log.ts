@@ -1,0 +1,98 @@
+import { z } from 'zod'
+
+// What QA reads to check Talki from this side: every POST to the endpoint, newest first, in a bounded
+// ring, and pushed to subscribers (the SSE stream) as each request completes.
+
+export const FindingsSchema = z
+  .object({
+    trailingNewlineAdded: z.boolean(),
+    trailingNewlineRemoved: z.boolean(),
+    reserialized: z.boolean(),
+    secretWhitespace: z.boolean(),
+  })
+  .meta({ id: 'SignatureFindings' })
+export type Findings = z.infer<typeof FindingsSchema>
+
+export const RequestLogEntrySchema = z
+  .object({
+    id: z.number().int(),
+    time: z.string().describe('ISO time the request arrived'),
+    token: z.string().nullable(),
+    verdict: z.enum(['valid', 'missing_signature', 'malformed_signature', 'invalid_signature']).nullable(),
+    findings: FindingsSchema.nullable(),
+    scenario: z.string().nullable(),
+    status: z.number().int().nullable(),
+    latencyMs: z.number(),
+    callerGaveUpMs: z.number().nullable(),
+    sincePreviousMs: z.number().nullable(),
+  })
+  .meta({ id: 'RequestLogEntry' })
+export type RequestLogEntry = z.infer<typeof RequestLogEntrySchema>
+
+export type CompletedRequest = Omit<RequestLogEntry, 'id' | 'time' | 'sincePreviousMs'> & {
+  /** performance.now() at arrival and at the end (answer sent, socket cut or caller gone). */
+  startedAt: number
+  endedAt: number
+  /** Date.now() at arrival. */
+  arrivedAt: number
+}
+
+const MAX_TRACKED_TOKENS = 10_000
+
+export class RequestLog {
+  readonly #capacity: number
+  readonly #entries: RequestLogEntry[] = []
+  #next = 0 // index of the oldest entry once the ring is full
+  #id = 0
+  readonly #lastEndedAt = new Map<string, number>()
+  readonly #subscribers = new Set<(entry: RequestLogEntry) => void>()
+
+  constructor(capacity = 1000) {
+    this.#capacity = capacity
+  }
+
+  record(request: CompletedRequest): RequestLogEntry {
+    const { startedAt, endedAt, arrivedAt, ...rest } = request
+    let sincePreviousMs: number | null = null
+    if (rest.token !== null) {
+      const previous = this.#lastEndedAt.get(rest.token)
+      if (previous !== undefined) sincePreviousMs = Math.round(startedAt - previous)
+      this.#lastEndedAt.delete(rest.token) // re-insert so the map stays in least-recently-used order
+      this.#lastEndedAt.set(rest.token, endedAt)
+      if (this.#lastEndedAt.size > MAX_TRACKED_TOKENS) {
+        const oldest = this.#lastEndedAt.keys().next().value
+        if (oldest !== undefined) this.#lastEndedAt.delete(oldest)
+      }
+    }
+    const entry: RequestLogEntry = {
+      id: ++this.#id,
+      time: new Date(arrivedAt).toISOString(),
+      ...rest,
+      sincePreviousMs,
+    }
+    if (this.#entries.length < this.#capacity) this.#entries.push(entry)
+    else {
+      this.#entries[this.#next] = entry
+      this.#next = (this.#next + 1) % this.#capacity
+    }
+    for (const subscriber of this.#subscribers) subscriber(entry)
+    return entry
+  }
+
+  /** Newest first. */
+  list(limit = 100): RequestLogEntry[] {
+    const ordered = [...this.#entries.slice(this.#next), ...this.#entries.slice(0, this.#next)]
+    return ordered.reverse().slice(0, limit)
+  }
+
+  clear(): void {
+    this.#entries.length = 0
+    this.#next = 0
+    this.#lastEndedAt.clear()
+  }
+
+  subscribe(subscriber: (entry: RequestLogEntry) => void): () => void {
+    this.#subscribers.add(subscriber)
+    return () => this.#subscribers.delete(subscriber)
+  }
+}

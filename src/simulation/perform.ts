@@ -1,0 +1,109 @@
+import type { Socket } from 'node:net'
+import type { Response } from 'express'
+import type { Profile } from '../contract.js'
+import type { Outcome } from '../customer-route.js'
+import type { ChosenScenario } from './choose.js'
+import type { Downtime } from './downtime.js'
+
+// Carries out a scenario on the wire. Some answers break the contract on purpose (malformed,
+// wrong_shape); some send nothing at all (reset, hang, down).
+
+export interface PerformDeps {
+  downtime: Pick<Downtime, 'start'>
+  /** Sockets held open by `hang`, so a shutdown can cut them at once. */
+  hanging: Set<Socket>
+  random: () => number
+}
+
+/** Marks a response whose socket the server cut on purpose, so it is not logged as the caller giving up. */
+export const CUT_BY_SERVER = Symbol('cutByServer')
+type Cuttable = Response & { [CUT_BY_SERVER]?: boolean }
+
+const WRONG_SHAPE: Record<string, unknown> = {
+  name: 'Wrong Shape',
+  plan: 42,
+  fields: { nested: { not: 'allowed' } },
+}
+
+export function sendOutcome(res: Response, outcome: Pick<Outcome, 'status' | 'body' | 'headers'>): void {
+  if (outcome.headers) res.set(outcome.headers)
+  res.status(outcome.status).json(outcome.body)
+}
+
+function cut(res: Cuttable): void {
+  res[CUT_BY_SERVER] = true
+  // resetAndDestroy sends a TCP RST, so the caller sees ECONNRESET rather than a clean close.
+  const socket = res.req.socket
+  if (!socket.destroyed) socket.resetAndDestroy()
+}
+
+export function performScenario(
+  scenario: ChosenScenario | null,
+  outcome: Outcome,
+  res: Response,
+  deps: PerformDeps,
+): void {
+  if (scenario === null) return sendOutcome(res, outcome)
+  switch (scenario.scenario) {
+    case 'ok':
+      sendOutcome(res, outcome)
+      return
+    case 'slow': {
+      const jitter = scenario.jitterMs === 0 ? 0 : Math.round((deps.random() * 2 - 1) * scenario.jitterMs)
+      const timer = setTimeout(
+        () => {
+          if (!res.destroyed) sendOutcome(res, outcome)
+        },
+        Math.max(0, scenario.delayMs + jitter),
+      )
+      res.once('close', () => clearTimeout(timer))
+      return
+    }
+    case 'not_found':
+      sendOutcome(res, { status: 404, body: { error: 'user_not_found' } })
+      return
+    case 'unauthorized':
+      sendOutcome(res, { status: 401, body: { error: 'invalid_signature' } })
+      return
+    case 'error':
+      sendOutcome(res, { status: scenario.status, body: { error: 'simulated_error' } })
+      return
+    case 'reset':
+      cut(res)
+      return
+    case 'down':
+      cut(res)
+      deps.downtime.start(scenario.durationMs)
+      return
+    case 'hang': {
+      const socket = res.req.socket
+      deps.hanging.add(socket)
+      const timer = setTimeout(() => {
+        ;(res as Cuttable)[CUT_BY_SERVER] = true
+        socket.destroy()
+      }, scenario.maxMs)
+      socket.once('close', () => {
+        clearTimeout(timer)
+        deps.hanging.delete(socket)
+      })
+      return
+    }
+    case 'malformed': {
+      // Valid JSON cut in half: a truncated document, with an honest Content-Length.
+      const json = JSON.stringify(outcome.body)
+      res
+        .status(outcome.status)
+        .type('application/json')
+        .send(json.slice(0, Math.max(1, Math.floor(json.length / 2))))
+      return
+    }
+    case 'wrong_shape': {
+      const profile = outcome.status === 200 ? (outcome.body as Profile) : undefined
+      const body = profile
+        ? { ...profile, plan: 42, fields: { ...profile.fields, nested: { not: 'allowed' } } }
+        : WRONG_SHAPE
+      res.status(200).json(body)
+      return
+    }
+  }
+}
