@@ -43,7 +43,10 @@ export function performScenario(
   res: Response,
   deps: PerformDeps,
 ): void {
-  if (scenario === null) return sendOutcome(res, outcome)
+  if (scenario === null) {
+    sendOutcome(res, outcome)
+    return
+  }
   switch (scenario.scenario) {
     case 'ok':
       sendOutcome(res, outcome)
