@@ -1,0 +1,189 @@
+import { type Profile, ProfileSchema } from '../contract.js'
+import { sign } from '../signature.js'
+import { type HttpAnswer, NetworkError, post } from './http.js'
+import { renderSidebar } from './sidebar.js'
+
+// Plays Talki's side of Backend Connect: the body Talki builds, the headers it sends, its 5 s timeout
+// and its single retry 3 s after a failure, then the verdict an operator would see.
+
+/** Talki's deadline for an answer (vendor page: "must respond within 5 seconds"). */
+export const TALKI_TIMEOUT_MS = 5000
+/** Talki's pause before its one retry (vendor page: "retries once after 3 seconds, then silently skips"). */
+export const TALKI_RETRY_DELAY_MS = 3000
+
+export interface Output {
+  write(text: string): unknown
+}
+
+/** The body exactly as Talki builds it: one key, compact JSON. */
+export function talkiBody(field: string, token: string): string {
+  return JSON.stringify({ [field]: token })
+}
+
+/** The headers Talki sends with a body signed under `secret`. */
+export function talkiHeaders(signature: string): Record<string, string> {
+  return {
+    'Content-Type': 'application/json',
+    'X-Talki-Signature': signature,
+    'User-Agent': 'talki-endpoint-cli',
+  }
+}
+
+export type AnswerVerdict =
+  | { ok: true; profile: Profile; ignoredKeys: string[] }
+  | { ok: false; reason: string }
+
+/** Checks a 200 answer's body against the contract: a JSON object with only the documented types. */
+export function checkAnswerBody(body: Buffer): AnswerVerdict {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(body.toString('utf8'))
+  } catch {
+    const start = body.toString('utf8', 0, 40).replace(/\s+/g, ' ')
+    return { ok: false, reason: `the answer is not JSON (starts with ${JSON.stringify(start)})` }
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    const kind = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`
+    return { ok: false, reason: `the answer is ${kind}, not a JSON object` }
+  }
+  const result = ProfileSchema.safeParse(parsed)
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const where = issue.path.length > 0 ? issue.path.join('.') : '(root)'
+      return `${where}: ${issue.message.replace(/^Invalid input: /, '')}`
+    })
+    return { ok: false, reason: `the answer breaks the contract — ${problems.join('; ')}` }
+  }
+  const known = new Set(['name', 'email', 'plan', 'fields'])
+  const ignoredKeys = Object.keys(parsed).filter((key) => !known.has(key))
+  return { ok: true, profile: result.data, ignoredKeys }
+}
+
+export function isJsonContentType(value: string | undefined): boolean {
+  return value !== undefined && /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(value.trim())
+}
+
+export type Attempt =
+  | { n: number; status: number; ms: number; answer: HttpAnswer }
+  | { n: number; error: NetworkError; ms: number }
+
+export interface SendOptions {
+  url: URL
+  secret: string
+  token: string
+  field: string
+  timeoutMs: number
+  out: Output
+  color: boolean
+  retryDelayMs?: number
+  sleep?: (ms: number) => Promise<void>
+}
+
+export interface SendResult {
+  exitCode: 0 | 1
+  /** What Talki would do: show the profile, show nothing (4xx or a bad answer), or skip (both attempts down). */
+  outcome: 'show' | 'nothing' | 'skip'
+  attempts: Attempt[]
+  profile?: Profile
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Talki retries after a timeout, a connection error or a 5xx; a 4xx or a 200 is final. */
+function retryable(attempt: Attempt): boolean {
+  return 'error' in attempt || attempt.status >= 500
+}
+
+/** Sends the request as Talki does and prints every attempt, the contract verdict and the sidebar. */
+export async function runSend(options: SendOptions): Promise<SendResult> {
+  const { url, secret, token, field, timeoutMs, out, color } = options
+  const retryDelayMs = options.retryDelayMs ?? TALKI_RETRY_DELAY_MS
+  const sleep = options.sleep ?? defaultSleep
+  const body = talkiBody(field, token)
+  const headers = talkiHeaders(sign(secret, body))
+  out.write(`POST ${url.href}\n${body}\n`)
+
+  const attempts: Attempt[] = []
+  for (let n = 1; n <= 2; n++) {
+    if (n === 2) {
+      out.write(`retrying in ${retryDelayMs / 1000} s, as Talki does…\n`)
+      await sleep(retryDelayMs)
+    }
+    const attempt = await attemptOnce(n, url, Buffer.from(body), headers, timeoutMs)
+    attempts.push(attempt)
+    out.write(`${describeAttempt(attempt)}\n`)
+    if (!retryable(attempt)) break
+  }
+
+  const last = attempts[attempts.length - 1]
+  if (last === undefined || 'error' in last || last.status >= 500) {
+    out.write('Talki would skip: both attempts failed, the ticket opens without customer data.\n')
+    out.write('An operator can press Refresh once the endpoint is back.\n')
+    return { exitCode: 1, outcome: 'skip', attempts }
+  }
+  if (last.status !== 200) {
+    const hint = statusHint(last.status)
+    out.write(`Talki would show nothing: the endpoint answered ${last.status}${hint ? ` (${hint})` : ''}.\n`)
+    return { exitCode: 1, outcome: 'nothing', attempts }
+  }
+  const verdict = checkAnswerBody(last.answer.body)
+  if (!verdict.ok) {
+    out.write(`Talki would show nothing: ${verdict.reason}.\n`)
+    return { exitCode: 1, outcome: 'nothing', attempts }
+  }
+  const contentType = last.answer.headers['content-type']
+  if (!isJsonContentType(contentType)) {
+    out.write(`note: Content-Type is ${contentType ?? 'missing'}; answer with application/json.\n`)
+  }
+  if (verdict.ignoredKeys.length > 0) {
+    out.write(`note: Talki ignores these keys: ${verdict.ignoredKeys.join(', ')}\n`)
+  }
+  const shown = Object.keys(verdict.profile)
+  out.write(
+    shown.length > 0
+      ? `answer matches the contract (${shown.join(', ')}). Talki would show:\n`
+      : 'answer matches the contract but is empty. Talki would show an empty customer panel:\n',
+  )
+  out.write(`${renderSidebar(verdict.profile, { color })}\n`)
+  return { exitCode: 0, outcome: 'show', attempts, profile: verdict.profile }
+}
+
+async function attemptOnce(
+  n: number,
+  url: URL,
+  body: Buffer,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<Attempt> {
+  try {
+    const answer = await post({ url, body, headers, timeoutMs })
+    return { n, status: answer.status, ms: answer.ms, answer }
+  } catch (error) {
+    if (error instanceof NetworkError) return { n, error, ms: error.ms }
+    throw error
+  }
+}
+
+function describeAttempt(attempt: Attempt): string {
+  if ('error' in attempt) return `attempt ${attempt.n}: ${attempt.error.message} (after ${attempt.ms} ms)`
+  const preview = attempt.status === 200 ? '' : `  ${bodyPreview(attempt.answer.body)}`
+  return `attempt ${attempt.n}: ${attempt.status} in ${attempt.ms} ms${preview}`
+}
+
+function bodyPreview(body: Buffer): string {
+  const text = body.toString('utf8').replace(/\s+/g, ' ').trim()
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text
+}
+
+function statusHint(status: number): string {
+  switch (status) {
+    case 401:
+      return 'signature refused: is the secret the one the endpoint has?'
+    case 404:
+      return 'no such user'
+    case 400:
+      return 'body refused: is --field the key the endpoint reads?'
+    default:
+      return status >= 300 && status < 400 ? 'a redirect: configure the final URL in Talki' : ''
+  }
+}
