@@ -1,0 +1,188 @@
+import type { UserRecord } from '../contract.js'
+import {
+  fillDefaults,
+  type PlainScenario,
+  type Sequence,
+  type Simulation,
+  type SimulationSpec,
+} from './scenarios.js'
+
+// Picks the scenario for one request (SPEC §5). Pure: time and randomness come from the input, and
+// the only thing it changes is the state object it is given (override count, sequence cursors).
+
+export type Source = 'override' | 'startup' | 'user'
+export interface Override {
+  simulation: Simulation
+  count?: number
+  probability?: number
+  /** Requests left when `count` was given, else null. */
+  remaining: number | null
+  /** Bumps on every setOverride, so a new override starts its sequences fresh. */
+  generation: number
+}
+export interface SimulationState {
+  override: Override | null
+  /** From SIMULATE. */
+  startup: Simulation | null
+  /** Sequence positions, keyed by source, override generation, window and token (see cursorKey). */
+  cursors: Map<string, { index: number; lastAt: number }>
+  generation: number
+}
+export type ChosenScenario = PlainScenario | { scenario: 'down'; durationMs: number }
+/** null: no scenario, answer normally. */
+export type Decision = { scenario: ChosenScenario; source: Source } | null
+
+/** Past this many cursors, the next new one triggers a sweep. */
+export const MAX_CURSORS = 10_000
+// A sweep goes down to this, so the next one is at least MAX_CURSORS - CURSORS_AFTER_SWEEP new
+// cursors away: the O(n) sweep stays amortised even under a flood of random tokens.
+export const CURSORS_AFTER_SWEEP = 9_000
+
+export function createSimulationState(startup: Simulation | null): SimulationState {
+  return { override: null, startup, cursors: new Map(), generation: 0 }
+}
+
+export function setOverride(
+  state: SimulationState,
+  override: { simulation: Simulation; count?: number; probability?: number },
+): Override {
+  state.generation += 1
+  const next: Override = {
+    simulation: override.simulation,
+    ...(override.count === undefined ? {} : { count: override.count }),
+    ...(override.probability === undefined ? {} : { probability: override.probability }),
+    remaining: override.count ?? null,
+    generation: state.generation,
+  }
+  state.override = next
+  return next
+}
+
+export function clearOverride(state: SimulationState): void {
+  state.override = null
+}
+
+/** POST /api/reset: no override and every sequence back at its start. */
+export function resetSimulation(state: SimulationState): void {
+  state.override = null
+  state.cursors.clear()
+}
+
+export function chooseScenario(
+  input: { token: string; user: UserRecord | undefined; now: number; random: () => number },
+  state: SimulationState,
+): Decision {
+  const { token, user, now } = input
+  const override = state.override
+  // A global `down` is acted on when it is set, not per request: it is no scenario here. It takes
+  // no probability, so no random number is drawn for it.
+  if (override !== null && !isDown(override.simulation)) {
+    if (override.probability === undefined || input.random() < override.probability) {
+      if (override.remaining !== null) {
+        override.remaining -= 1
+        if (override.remaining <= 0) state.override = null
+      }
+      return {
+        scenario: resolve(state, override.simulation, 'override', override.generation, token, now),
+        source: 'override',
+      }
+    }
+  }
+  const startup = state.startup
+  // SIMULATE=down is handled at start (the port opens late), likewise not per request.
+  if (startup !== null && !isDown(startup)) {
+    return { scenario: resolve(state, startup, 'startup', 0, token, now), source: 'startup' }
+  }
+  if (user !== undefined) {
+    const simulation = userSimulation(user)
+    if (simulation !== null) {
+      return { scenario: resolve(state, simulation, 'user', 0, token, now), source: 'user' }
+    }
+  }
+  return null
+}
+
+function isDown(simulation: Simulation): boolean {
+  return 'scenario' in simulation && simulation.scenario === 'down'
+}
+
+// The filled form per record object; the written spec is kept beside it so a record whose
+// `simulate` was changed in place is filled again rather than served stale.
+const userSimulations = new WeakMap<UserRecord, { spec: SimulationSpec; simulation: Simulation }>()
+
+function userSimulation(user: UserRecord): Simulation | null {
+  const spec = user.simulate
+  if (spec === undefined) return null
+  const cached = userSimulations.get(user)
+  if (cached !== undefined && cached.spec === spec) return cached.simulation
+  const simulation = fillDefaults(spec)
+  userSimulations.set(user, { spec, simulation })
+  return simulation
+}
+
+const flakySequences = new WeakMap<object, Sequence>()
+
+function resolve(
+  state: SimulationState,
+  simulation: Simulation,
+  source: Source,
+  generation: number,
+  token: string,
+  now: number,
+): ChosenScenario {
+  if ('sequence' in simulation) {
+    return step(state.cursors, cursorKey(source, generation, simulation.windowMs, token), simulation, now)
+  }
+  if (simulation.scenario === 'flaky') {
+    let sequence = flakySequences.get(simulation)
+    if (sequence === undefined) {
+      sequence = { sequence: [simulation.failWith, { scenario: 'ok' }], windowMs: simulation.windowMs }
+      flakySequences.set(simulation, sequence)
+    }
+    return step(state.cursors, cursorKey(source, generation, sequence.windowMs, token), sequence, now)
+  }
+  return simulation
+}
+
+// The window is part of the key so a sweep knows when each cursor has expired without looking up
+// where it came from. The token goes last: it may itself contain ':'.
+function cursorKey(source: Source, generation: number, windowMs: number, token: string): string {
+  return `${source}:${generation}:${windowMs}:${token}`
+}
+
+function windowOf(key: string): number {
+  return Number(key.split(':', 3)[2])
+}
+
+function step(
+  cursors: SimulationState['cursors'],
+  key: string,
+  sequence: Sequence,
+  now: number,
+): PlainScenario {
+  const last = sequence.sequence.length - 1
+  let index = 0
+  const cursor = cursors.get(key)
+  if (cursor !== undefined) {
+    // Rewind once a full window has passed without a request: a gap of exactly windowMs rewinds,
+    // so windowMs 0 always gives the first item.
+    if (now - cursor.lastAt < sequence.windowMs) index = Math.min(cursor.index + 1, last)
+    // Re-inserted so the map stays in least-recently-used order for the sweep.
+    cursors.delete(key)
+  }
+  cursors.set(key, { index, lastAt: now })
+  if (cursors.size > MAX_CURSORS) sweep(cursors, now)
+  return sequence.sequence[index] ?? { scenario: 'ok' }
+}
+
+function sweep(cursors: SimulationState['cursors'], now: number): void {
+  for (const [key, cursor] of cursors) {
+    if (now - cursor.lastAt >= windowOf(key)) cursors.delete(key)
+  }
+  // Still crowded with live cursors (many tokens inside their windows): the least recently used
+  // go, and their tokens start their sequences again. The cursor just set is the newest and stays.
+  for (const key of cursors.keys()) {
+    if (cursors.size <= CURSORS_AFTER_SWEEP) break
+    cursors.delete(key)
+  }
+}
