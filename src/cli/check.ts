@@ -47,7 +47,7 @@ interface Probe {
 }
 
 const LENGTH_FIX =
-  'check the header is exactly 64 hex digits before comparing (timingSafeEqual throws on unequal lengths)'
+  "check the header is exactly 64 hex digits before comparing (Node's timingSafeEqual throws on unequal lengths, Python's compare_digest on non-ASCII)"
 
 /** Runs every case against `url`. Never throws for a network failure: that becomes a failing row. */
 export async function runCheck(options: CheckOptions): Promise<CheckReport> {
@@ -104,7 +104,7 @@ function report(options: CheckOptions, rows: CheckRow[], started: number): Check
 }
 
 function noAnswer(result: { error: NetworkError }): Verdict {
-  return { pass: false, reason: `no answer: ${result.error.message}` }
+  return { pass: false, reason: result.error.message }
 }
 
 function judgeGood(result: Result, field: string): CheckRow[] {

@@ -50,7 +50,9 @@ export function checkAnswerBody(body: Buffer): AnswerVerdict {
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const where = issue.path.length > 0 ? issue.path.join('.') : '(root)'
-      return `${where}: ${issue.message.replace(/^Invalid input: /, '')}`
+      // A bad `fields` value fails every branch of the union; say what the branches accept.
+      const message = issue.code === 'invalid_union' ? 'expected a string, number or boolean' : issue.message
+      return `${where}: ${message.replace(/^Invalid input: /, '')}`
     })
     return { ok: false, reason: `the answer breaks the contract — ${problems.join('; ')}` }
   }
