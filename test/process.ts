@@ -1,0 +1,257 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type Agent, createServer, type IncomingHttpHeaders, request, type Server } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { RequestLog } from '../src/admin/request-log.js'
+import type { UserRecord } from '../src/contract.js'
+import { createEndpointApp } from '../src/endpoint.js'
+import { createLogger } from '../src/log.js'
+import { createSimulationState, type SimulationState } from '../src/simulation/choose.js'
+import { Downtime } from '../src/simulation/downtime.js'
+import { memoryStore, signedRequest, TEST_SECRET } from './support.js'
+
+// Talking to a real server over real sockets: a small node:http client that reports what arrived on
+// the wire (an answer, a socket error, or nothing in time), the endpoint served in this process with
+// its simulation, and the built server started as a child process.
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url))
+
+// ---------------------------------------------------------------------------------------------------
+// The client
+
+export type Wire =
+  | { kind: 'response'; status: number; headers: IncomingHttpHeaders; body: string; ms: number }
+  | { kind: 'error'; code: string; message: string; ms: number }
+  /** No answer within `timeoutMs`: the client gave up and closed its socket. */
+  | { kind: 'timeout'; ms: number }
+
+export interface PostOptions {
+  /** `null` sends no signature header. Defaults to the body's signature with TEST_SECRET. */
+  signature?: string | null
+  timeoutMs?: number
+  /** `false` (the default): a fresh connection per request. */
+  agent?: Agent | false
+}
+
+/** POSTs `body` and resolves with whatever happened on the wire; never rejects. */
+export function post(url: string | URL, body: string, options: PostOptions = {}): Promise<Wire> {
+  const startedAt = performance.now()
+  const elapsed = () => Math.round(performance.now() - startedAt)
+  return new Promise((resolve) => {
+    let settled = false
+    const settle = (wire: Wire) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      resolve(wire)
+    }
+    const headers: Record<string, string> = { 'Content-Type': 'application/json' }
+    if (options.signature !== null) {
+      headers['X-Talki-Signature'] = options.signature ?? signedRequestSignature(body)
+    }
+    const req = request(url, { method: 'POST', agent: options.agent ?? false, headers })
+    const timer = setTimeout(() => {
+      settle({ kind: 'timeout', ms: elapsed() })
+      req.destroy()
+    }, options.timeoutMs ?? 5000)
+    const failed = (error: NodeJS.ErrnoException) =>
+      settle({ kind: 'error', code: error.code ?? 'UNKNOWN', message: error.message, ms: elapsed() })
+    req.on('error', failed)
+    req.on('response', (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('error', failed)
+      res.on('end', () =>
+        settle({
+          kind: 'response',
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          ms: elapsed(),
+        }),
+      )
+    })
+    req.end(body)
+  })
+}
+
+function signedRequestSignature(body: string): string {
+  const token = (JSON.parse(body) as { userToken?: unknown }).userToken
+  const signed = signedRequest(token)
+  // Only bodies in signedRequest's own form are signed implicitly; anything else passes a signature.
+  if (signed.body !== body) throw new Error('post: pass a signature for a body signedRequest did not make')
+  return signed.signature
+}
+
+/** POSTs the signed request for `token`. */
+export function postToken(url: string | URL, token: string, options: Omit<PostOptions, 'signature'> = {}) {
+  return post(url, signedRequest(token).body, options)
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Waits until `check` holds, polling every 10 ms, for at most `ms`. */
+export async function until(check: () => boolean, ms = 2000): Promise<void> {
+  const deadline = performance.now() + ms
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error('until: condition not met in time')
+    await sleep(10)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The endpoint in this process, with its failure simulation, on 127.0.0.1 and a free port
+
+export interface InProcessEndpoint {
+  url: URL
+  port: number
+  server: Server
+  simulation: SimulationState
+  downtime: Downtime
+  hanging: Set<Socket>
+  requestLog: RequestLog
+  close(): Promise<void>
+}
+
+export async function serveEndpoint(
+  options: { users?: UserRecord[]; random?: () => number; onReopen?: () => void } = {},
+): Promise<InProcessEndpoint> {
+  const simulation = createSimulationState(null)
+  const hanging = new Set<Socket>()
+  const requestLog = new RequestLog()
+  const downtime = new Downtime(options.onReopen)
+  const app = createEndpointApp({
+    endpointPath: '/talki/customer',
+    tokenField: 'userToken',
+    secrets: [TEST_SECRET],
+    bodyLimit: 16 * 1024,
+    lookupTimeoutMs: 4000,
+    store: memoryStore(options.users),
+    logger: createLogger('silent'),
+    simulation,
+    downtime,
+    hanging,
+    requestLog,
+    ...(options.random ? { random: options.random } : {}),
+  })
+  const server = createServer(app)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  downtime.attach(server, { port, host: '127.0.0.1' })
+  return {
+    url: new URL(`http://127.0.0.1:${port}/talki/customer`),
+    port,
+    server,
+    simulation,
+    downtime,
+    hanging,
+    requestLog,
+    close: async () => {
+      downtime.cancel()
+      for (const socket of hanging) socket.destroy()
+      await new Promise<void>((resolve) => {
+        if (!server.listening) return resolve()
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The built server as a child process: `node dist/main.js` directly, so signals reach it (npm would exit
+// at once on SIGTERM and leave node behind).
+
+/** Builds dist/ once per test file (tsc -p tsconfig.build.json). */
+export function build(): void {
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe', timeout: 120_000 })
+}
+
+export type LogLine = Record<string, unknown> & { msg?: string }
+
+export interface ServerProcess {
+  child: ChildProcess
+  stdout(): string
+  stderr(): string
+  /** The pino JSON lines of stdout so far; other lines are skipped. */
+  logs(): LogLine[]
+  /** The first log line with this `msg`; rejects if the process exits first or after `timeoutMs`. */
+  waitForLog(msg: string, timeoutMs?: number): Promise<LogLine>
+  /** Resolves when the process has exited; `at` is performance.now() then. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>
+}
+
+const started = new Set<ChildProcess>()
+
+/**
+ * Starts `node dist/main.js` with only PATH from this environment plus `env`, so nothing of the test
+ * runner's own (NODE_ENV=test, a TALKI_SECRET) leaks in.
+ */
+export function startServer(env: Record<string, string>): ServerProcess {
+  const child = spawn(process.execPath, [`${ROOT}dist/main.js`], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  started.add(child)
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk
+  })
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk
+  })
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>(
+    (resolve) => {
+      child.once('exit', (code, signal) => {
+        started.delete(child)
+        resolve({ code, signal, at: performance.now() })
+      })
+    },
+  )
+  let hasExited = false
+  void exited.then(() => {
+    hasExited = true
+  })
+  const logs = (): LogLine[] =>
+    stdout.split('\n').flatMap((line) => {
+      if (!line.startsWith('{')) return []
+      try {
+        return [JSON.parse(line) as LogLine]
+      } catch {
+        return []
+      }
+    })
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    logs,
+    exited,
+    async waitForLog(msg, timeoutMs = 10_000) {
+      const deadline = performance.now() + timeoutMs
+      for (;;) {
+        const line = logs().find((entry) => entry.msg === msg)
+        if (line) return line
+        if (hasExited || performance.now() > deadline) {
+          throw new Error(`no "${msg}" log line (exited: ${hasExited})\nstdout: ${stdout}\nstderr: ${stderr}`)
+        }
+        await sleep(10)
+      }
+    },
+  }
+}
+
+/** Kills every server this file started that is still running (afterEach). */
+export async function killAll(): Promise<void> {
+  await Promise.all(
+    [...started].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('exit', () => resolve())
+          child.kill('SIGKILL')
+        }),
+    ),
+  )
+}
