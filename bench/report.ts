@@ -1,0 +1,234 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import type { LoadResult } from './load.js'
+import type { TargetName } from './options.js'
+import type { SlowResult } from './slow.js'
+
+export interface RunRecord {
+  target: TargetName
+  users: number
+  round: number
+  startupMs: number
+  load: LoadResult
+  /** VmHWM after the run: the largest resident set since start, loading the store included. */
+  peakRssKb: number | null
+  /** The largest VmRSS seen while the load ran. */
+  loadRssKb: number | null
+}
+
+export interface Summary {
+  target: TargetName
+  users: number
+  runs: number
+  reqPerSec: number
+  p50: number
+  p99: number
+  peakRssKb: number | null
+  loadRssKb: number | null
+  non2xx: number
+  errors: number
+  startupMs: number
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  const upper = sorted[middle] as number
+  return sorted.length % 2 === 1 ? upper : ((sorted[middle - 1] as number) + upper) / 2
+}
+
+function medianOrNull(values: readonly (number | null)[]): number | null {
+  const known = values.filter((value): value is number => value !== null)
+  return known.length === 0 ? null : median(known)
+}
+
+/** Medians over the rounds of each target and size; error counts are summed, never averaged away. */
+export function summarise(records: readonly RunRecord[]): Summary[] {
+  const groups = new Map<string, RunRecord[]>()
+  for (const record of records) {
+    const key = `${record.users}\u0000${record.target}`
+    groups.set(key, [...(groups.get(key) ?? []), record])
+  }
+  return [...groups.values()].map((group) => {
+    const first = group[0] as RunRecord
+    return {
+      target: first.target,
+      users: first.users,
+      runs: group.length,
+      reqPerSec: median(group.map((r) => r.load.reqPerSec)),
+      p50: median(group.map((r) => r.load.p50)),
+      p99: median(group.map((r) => r.load.p99)),
+      peakRssKb: medianOrNull(group.map((r) => r.peakRssKb)),
+      loadRssKb: medianOrNull(group.map((r) => r.loadRssKb)),
+      non2xx: group.reduce((sum, r) => sum + r.load.non2xx, 0),
+      errors: group.reduce((sum, r) => sum + r.load.errors, 0),
+      startupMs: median(group.map((r) => r.startupMs)),
+    }
+  })
+}
+
+const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
+const mb = (kb: number | null) => (kb === null ? '—' : integer.format(kb / 1024))
+const ms = (value: number) => (Number.isNaN(value) ? '—' : value.toFixed(2))
+
+function ratio(summary: Summary, all: readonly Summary[], baseline: TargetName): string {
+  const base = all.find((s) => s.users === summary.users && s.target === baseline)
+  if (base === undefined || base.reqPerSec <= 0) return '—'
+  return `${(summary.reqPerSec / base.reqPerSec).toFixed(2)}×`
+}
+
+export const TABLE_HEADER = [
+  'target',
+  'users',
+  'req/s',
+  'p50 ms',
+  'p99 ms',
+  'peak RSS MB',
+  'RSS under load MB',
+  'non-2xx',
+  'errors',
+  '× vendor',
+  '× bare',
+] as const
+
+function markdown(header: readonly string[], rows: readonly string[][]): string {
+  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')
+}
+
+export function throughputTable(summaries: readonly Summary[]): string {
+  const rows = summaries.map((s) => [
+    s.target,
+    integer.format(s.users),
+    integer.format(s.reqPerSec),
+    ms(s.p50),
+    ms(s.p99),
+    mb(s.peakRssKb),
+    mb(s.loadRssKb),
+    String(s.non2xx),
+    String(s.errors),
+    ratio(s, summaries, 'vendor'),
+    ratio(s, summaries, 'bare'),
+  ])
+  return markdown(TABLE_HEADER, rows)
+}
+
+export function startupTable(summaries: readonly Summary[]): string {
+  const rows = summaries.map((s) => [
+    s.target,
+    integer.format(s.users),
+    integer.format(s.startupMs),
+    String(s.runs),
+  ])
+  return markdown(['target', 'users', 'start-up to ready ms (median)', 'starts'], rows)
+}
+
+export function slowTable(slow: SlowResult): string {
+  return markdown(
+    ['concurrent requests', 'delayMs', 'late p50 ms', 'late p99 ms', 'late max ms', 'late min ms', 'non-200'],
+    [
+      [
+        String(slow.concurrency),
+        String(slow.delayMs),
+        ms(slow.p50),
+        ms(slow.p99),
+        ms(slow.max),
+        ms(slow.min),
+        String(slow.non200),
+      ],
+    ],
+  )
+}
+
+/** Issue 7's targets, read off this run: informative only, nothing here fails the command. */
+export function targetChecks(summaries: readonly Summary[], slow: SlowResult | null): string[] {
+  const find = (target: TargetName, users: number) =>
+    summaries.find((s) => s.target === target && s.users === users)
+  const sizes = [...new Set(summaries.map((s) => s.users))].sort((a, b) => a - b)
+  const mark = (ok: boolean) => (ok ? 'met' : 'NOT met')
+  const lines: string[] = []
+  for (const users of sizes) {
+    const warn = find('project-warn', users)
+    const vendor = find('vendor', users)
+    const info = find('project-info', users)
+    if (warn === undefined) continue
+    if (vendor !== undefined) {
+      const r = warn.reqPerSec / vendor.reqPerSec
+      lines.push(
+        `${integer.format(users)} users: throughput ${r.toFixed(2)}× the vendor sample (≥ 1.3×, aim 2.5×): ${mark(r >= 1.3)}`,
+      )
+      if (warn.peakRssKb !== null && vendor.peakRssKb !== null) {
+        const ok = warn.peakRssKb <= vendor.peakRssKb
+        lines.push(
+          `${integer.format(users)} users: peak RSS ${mb(warn.peakRssKb)} MB vs vendor ${mb(vendor.peakRssKb)} MB (≤): ${mark(ok)}`,
+        )
+      }
+    }
+    if (info !== undefined) {
+      const cost = 1 - info.reqPerSec / warn.reqPerSec
+      lines.push(
+        `${integer.format(users)} users: info logging costs ${(cost * 100).toFixed(1)}% of throughput (≤ 15%): ${mark(cost <= 0.15)}`,
+      )
+    }
+  }
+  const smallest = sizes[0]
+  const largest = sizes[sizes.length - 1]
+  if (smallest !== undefined && largest !== undefined && largest > smallest) {
+    const small = find('project-warn', smallest)
+    const large = find('project-warn', largest)
+    if (small !== undefined && large !== undefined) {
+      const r50 = large.p50 / small.p50
+      const r99 = large.p99 / small.p99
+      lines.push(
+        `p50 at ${integer.format(largest)} users is ${r50.toFixed(2)}× and p99 ${r99.toFixed(2)}× those at ${integer.format(smallest)} (≤ 1.1×): ${mark(r50 <= 1.1 && r99 <= 1.1)}`,
+      )
+    }
+  }
+  const million = find('project-warn', 1_000_000)
+  if (million !== undefined) {
+    lines.push(
+      `start-up to ready at 1,000,000 users ${integer.format(million.startupMs)} ms (≤ 3000 ms): ${mark(million.startupMs <= 3000)}`,
+    )
+  }
+  if (slow !== null) {
+    lines.push(
+      `slow scenario with ${slow.concurrency} concurrent requests: p99 ${ms(slow.p99)} ms late (≤ 10 ms): ${mark(slow.p99 <= 10 && slow.non200 === 0)}`,
+    )
+  }
+  return lines.map((line) => `- ${line}`)
+}
+
+function cpuModel(): string {
+  try {
+    const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))
+    return match?.[1]?.trim() ?? 'unknown'
+  } catch {
+    return os.cpus()[0]?.model ?? 'unknown'
+  }
+}
+
+export function machineLines(): string[] {
+  return [
+    `- CPU: ${cpuModel()}, ${os.availableParallelism()} logical cores (nproc)`,
+    `- memory: ${integer.format(os.totalmem() / 1024 ** 3)} GiB; kernel ${os.type()} ${os.release()}`,
+    `- Node.js ${process.version}`,
+  ]
+}
+
+export const BEGIN_MARK = '<!-- bench:begin (written by npm run bench; edit outside the markers) -->'
+export const END_MARK = '<!-- bench:end -->'
+
+/** Replaces only the generated section, so notes written around it (profiles, costs) survive a new run. */
+export async function writeResults(file: string, section: string): Promise<void> {
+  const generated = `${BEGIN_MARK}\n${section.trim()}\n${END_MARK}`
+  const current = existsSync(file) ? readFileSync(file, 'utf8') : ''
+  const begin = current.indexOf(BEGIN_MARK)
+  const end = current.indexOf(END_MARK)
+  const next =
+    begin >= 0 && end > begin
+      ? `${current.slice(0, begin)}${generated}${current.slice(end + END_MARK.length)}`
+      : `# Benchmark results\n\n${generated}\n${current === '' ? '' : `\n${current}`}`
+  await writeFile(file, next.endsWith('\n') ? next : `${next}\n`)
+}

@@ -1,0 +1,210 @@
+// `npm run bench`: this project's server against the vendor page's sample and bare node:http, same users,
+// same signed requests, A B A B in one run. Flags: see USAGE in options.ts. Progress goes to stderr; the
+// tables go to stdout and, outside smoke mode, into bench/RESULTS.md.
+
+import { existsSync, rmSync } from 'node:fs'
+import { mkdtemp } from 'node:fs/promises'
+import os from 'node:os'
+import { dirname, join, relative, resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { killAll, runCommand } from './children.js'
+import { drive, preflight, type SignedRequest, signedPool } from './load.js'
+import { type Options, parseOptions, type TargetName } from './options.js'
+import {
+  machineLines,
+  type RunRecord,
+  slowTable,
+  startupTable,
+  summarise,
+  targetChecks,
+  throughputTable,
+  writeResults,
+} from './report.js'
+import { measureSlow, type SlowResult } from './slow.js'
+import { ensureStore, makeSlowStore, sampleTokens } from './stores.js'
+import { memoryKb, type RunningTarget, startTarget, stopTarget, type TargetContext } from './targets.js'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const SECRET = 'bench-secret-0f3a9c'
+const READY_TIMEOUT_MS = 120_000
+const SLOW_DELAY_MS = 1000
+const SLOW_CONCURRENCY = 500
+
+const isProject = (name: TargetName) => name.startsWith('project-')
+const say = (line: string) => process.stderr.write(`bench: ${line}\n`)
+const fmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
+
+function commandLine(argv: readonly string[]): string {
+  const env = Object.entries(process.env)
+    .filter(([key, value]) => key.startsWith('BENCH_') && value)
+    .map(([key, value]) => `${key}=${value} `)
+    .join('')
+  return `${env}npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`
+}
+
+/** Starts, warms up, measures and stops one target; memory is read from /proc while it runs. */
+async function measure(
+  name: TargetName,
+  context: TargetContext,
+  pool: readonly SignedRequest[],
+  options: Options,
+): Promise<Omit<RunRecord, 'users' | 'round'>> {
+  const target: RunningTarget = await startTarget(name, context, READY_TIMEOUT_MS)
+  try {
+    await preflight(target.url, pool[0] as SignedRequest)
+    await drive(target.url, pool, options.connections, options.warmup)
+    let loadRssKb: number | null = null
+    const poll = setInterval(() => {
+      const rss = memoryKb(target.pid, 'VmRSS')
+      if (rss !== null && (loadRssKb === null || rss > loadRssKb)) loadRssKb = rss
+    }, 200)
+    const load = await drive(target.url, pool, options.connections, options.duration).finally(() =>
+      clearInterval(poll),
+    )
+    return {
+      target: name,
+      startupMs: target.startupMs,
+      load,
+      peakRssKb: memoryKb(target.pid, 'VmHWM'),
+      loadRssKb,
+    }
+  } finally {
+    await stopTarget(target)
+  }
+}
+
+async function slowSection(options: Options, logs: string, plain: SignedRequest): Promise<SlowResult> {
+  const base = await ensureStore(root, options.dataDir, 1000)
+  const dataFile = await makeSlowStore(base, join(options.dataDir, 'slow-1000.json'), SLOW_DELAY_MS)
+  const target = await startTarget(
+    'project-warn',
+    { root, dataFile, secret: SECRET, logDir: logs },
+    READY_TIMEOUT_MS,
+  )
+  try {
+    const [slowUser] = signedPool(['usr_bench_slow'], SECRET)
+    return await measureSlow(target.url, slowUser as SignedRequest, plain, SLOW_DELAY_MS, SLOW_CONCURRENCY)
+  } finally {
+    await stopTarget(target)
+  }
+}
+
+let logDir: string | null = null
+
+function cleanUp(): void {
+  killAll()
+  if (logDir !== null) rmSync(logDir, { recursive: true, force: true })
+  logDir = null
+}
+
+async function main(argv: string[]): Promise<void> {
+  const options = parseOptions(argv, process.env, root)
+  const logs = await mkdtemp(join(os.tmpdir(), 'talki-bench-'))
+  logDir = logs
+  try {
+    const wantsProject = options.targets.some(isProject)
+    if (wantsProject && options.build) {
+      say('building the project (npm run build)')
+      await runCommand('npm', ['run', '--silent', 'build'], root, 5 * 60_000)
+    }
+    if (wantsProject && !existsSync(join(root, 'dist/main.js'))) {
+      throw new Error(
+        'dist/main.js is missing: run npm run build, or leave the project targets out with --targets',
+      )
+    }
+
+    const records: RunRecord[] = []
+    let plain: SignedRequest | undefined
+    for (const users of options.sizes) {
+      const dataFile = await ensureStore(root, options.dataDir, users)
+      const sample = await sampleTokens(dataFile, options.poolSize)
+      const pool = signedPool(sample.tokens, SECRET)
+      plain ??= pool[0]
+      say(
+        `${fmt.format(users)} users: store ${relative(root, dataFile)} holds ${fmt.format(sample.users)} records`,
+      )
+      for (let round = 1; round <= options.rounds; round += 1) {
+        for (const name of options.targets) {
+          const run = await measure(name, { root, dataFile, secret: SECRET, logDir: logs }, pool, options)
+          records.push({ ...run, users, round })
+          say(
+            `${name} ${fmt.format(users)} users round ${round}/${options.rounds}: ${fmt.format(run.load.reqPerSec)} req/s, ` +
+              `p50 ${run.load.p50.toFixed(2)} ms, p99 ${run.load.p99.toFixed(2)} ms, non-2xx ${run.load.non2xx}, ` +
+              `errors ${run.load.errors}, start-up ${fmt.format(run.startupMs)} ms`,
+          )
+          await sleep(300)
+        }
+      }
+    }
+
+    let slow: SlowResult | null = null
+    if (options.slow && wantsProject && plain !== undefined) {
+      say(`slow scenario: ${SLOW_CONCURRENCY} concurrent requests, delayMs ${SLOW_DELAY_MS}`)
+      slow = await slowSection(options, logs, plain)
+    }
+
+    const summaries = summarise(records)
+    const checks = targetChecks(summaries, slow)
+    const section = [
+      '## Throughput and latency',
+      '',
+      `${new Date().toISOString()} — \`${commandLine(argv)}\``,
+      '',
+      ...machineLines(),
+      '',
+      `Each target is started fresh as its own process (127.0.0.1, a free port), warmed up for ${options.warmup} s, ` +
+        `then driven by autocannon from this process for ${options.duration} s: ${options.connections} connections, ` +
+        `pipelining 1, ${options.poolSize} pre-signed requests for random users without a \`simulate\` field. ` +
+        `${options.rounds} round(s) A B A B; the table shows medians; non-2xx and errors are summed over the rounds. ` +
+        'p50/p99 are exact over every response. Peak RSS is VmHWM (loading the store included), RSS under load the ' +
+        'largest VmRSS seen during the measured run. Server output goes to a file. The load generator shares the ' +
+        'cores with the server, the same for every target.',
+      '',
+      throughputTable(summaries),
+      '',
+      '## Start-up to ready',
+      '',
+      'From spawn to the `endpoint listening` line (store read, validated and indexed).',
+      '',
+      startupTable(summaries),
+      '',
+      '## Slow scenario accuracy',
+      '',
+      slow === null
+        ? 'Not measured in this run (needs a project target; off with --skip-slow and in smoke mode).'
+        : `${SLOW_CONCURRENCY} requests at once for a user whose own \`simulate\` is ` +
+          `\`{"scenario":"slow","delayMs":${SLOW_DELAY_MS}}\` (project, LOG_LEVEL=warn), on connections opened ` +
+          `beforehand; "late" is latency minus the delay.\n\n${slowTable(slow)}`,
+      '',
+      '## Issue 7 targets, read off this run',
+      '',
+      ...(checks.length > 0 ? checks : ['- (no project target in this run)']),
+    ].join('\n')
+
+    process.stdout.write(`\n${section}\n`)
+    if (options.resultsFile !== null) {
+      await writeResults(options.resultsFile, section)
+      say(`wrote ${relative(root, options.resultsFile)}`)
+    }
+  } finally {
+    cleanUp()
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    cleanUp()
+    process.exit(signal === 'SIGINT' ? 130 : 143)
+  })
+}
+process.once('exit', cleanUp)
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    cleanUp()
+    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,100 @@
+import { execFile } from 'node:child_process'
+import { readdirSync, statSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEFAULT_SEED_OPTIONS, writeSeedFile } from '../src/seed.js'
+
+// A smoke run of `npm run bench` (bench/run.ts --smoke): one second per target, a few connections, 1,000
+// users. It checks that the harness measures every target and that every signed request was answered 2xx;
+// nothing timed is asserted — benchmarks are not tests.
+
+const run = promisify(execFile)
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const TARGETS = ['bare', 'vendor', 'project-warn']
+
+function newestSource(dir: string): number {
+  let newest = 0
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    const time = entry.isDirectory()
+      ? newestSource(path)
+      : entry.name.endsWith('.ts')
+        ? statSync(path).mtimeMs
+        : 0
+    newest = Math.max(newest, time)
+  }
+  return newest
+}
+
+/** dist/main.js is what the project target runs: built when missing or older than any source file. */
+async function ensureBuilt(): Promise<void> {
+  const main = join(ROOT, 'dist/main.js')
+  let built = 0
+  try {
+    built = statSync(main).mtimeMs
+  } catch {
+    built = 0
+  }
+  if (built < newestSource(join(ROOT, 'src'))) await run('npm', ['run', '--silent', 'build'], { cwd: ROOT })
+  expect(statSync(main).isFile()).toBe(true)
+}
+
+/** The rows of the first Markdown table in `text`, keyed by its header. */
+function firstTable(text: string): Record<string, string>[] {
+  const lines = text.split('\n')
+  const start = lines.findIndex((line) => line.startsWith('| target |'))
+  if (start < 0) return []
+  const cells = (line: string) =>
+    line
+      .slice(1, -1)
+      .split('|')
+      .map((cell) => cell.trim())
+  const header = cells(lines[start] ?? '')
+  const rows: Record<string, string>[] = []
+  for (const line of lines.slice(start + 2)) {
+    if (!line.startsWith('|')) break
+    const values = cells(line)
+    rows.push(Object.fromEntries(header.map((key, i) => [key, values[i] ?? ''])))
+  }
+  return rows
+}
+
+describe('npm run bench -- --smoke', () => {
+  let dataDir = ''
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(os.tmpdir(), 'talki-bench-test-'))
+    // The harness reuses a store named users-<N>.json; made here with the project's seed, in a temp dir.
+    await writeSeedFile({ ...DEFAULT_SEED_OPTIONS, count: 1000, out: join(dataDir, 'users-1000.json') })
+    await ensureBuilt()
+  }, 120_000)
+
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true })
+  })
+
+  it('measures the project, the vendor sample and bare node:http with every request answered 2xx', async () => {
+    const args = ['--smoke', '--skip-build', '--data-dir', dataDir, '--targets', TARGETS.join(',')]
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
+      cwd: ROOT,
+      timeout: 19_000,
+    })
+
+    const rows = firstTable(stdout)
+    expect(rows.map((row) => row.target)).toEqual(TARGETS)
+    for (const row of rows) {
+      expect(row.users).toBe('1,000')
+      expect(Number((row['req/s'] ?? '').replaceAll(',', ''))).toBeGreaterThan(0)
+      expect(row['non-2xx']).toBe('0')
+      expect(row.errors).toBe('0')
+    }
+    expect(rows.find((row) => row.target === 'vendor')?.['× vendor']).toBe('1.00×')
+    expect(rows.find((row) => row.target === 'bare')?.['× bare']).toBe('1.00×')
+    // Smoke mode never overwrites the recorded results.
+    expect(stderr).not.toContain('RESULTS.md')
+  }, 20_000)
+})
