@@ -111,8 +111,7 @@ export async function run(io: Io): Promise<number> {
       case '--help':
       case '-h': {
         const topic = command === 'help' ? rest[0] : undefined
-        if (topic !== undefined && !(topic in HELP && topic !== 'main'))
-          throw new UsageError(`unknown command "${topic}"`)
+        if (topic !== undefined && !isCommand(topic)) throw new UsageError(`unknown command "${topic}"`)
         io.stdout.write(`${HELP[topic ?? 'main']}\n`)
         return 0
       }
@@ -129,9 +128,9 @@ export async function run(io: Io): Promise<number> {
     }
   } catch (error) {
     if (error instanceof UsageError || isParseArgsError(error)) {
-      const topic = command !== undefined && command in HELP ? ` ${command}` : ''
+      const topic = command !== undefined && isCommand(command) ? ` ${command}` : ''
       io.stderr.write(
-        `talki-endpoint: ${(error as Error).message}\nRun 'talki-endpoint${topic} --help' for usage.\n`,
+        `talki-endpoint: ${(error as Error).message.replace(/\s*\n\s*/g, ' ')}\nRun 'talki-endpoint${topic} --help' for usage.\n`,
       )
       return 2
     }
@@ -141,6 +140,10 @@ export async function run(io: Io): Promise<number> {
     }
     throw error
   }
+}
+
+function isCommand(name: string): boolean {
+  return name !== 'main' && Object.hasOwn(HELP, name)
 }
 
 function isParseArgsError(error: unknown): boolean {

@@ -62,8 +62,9 @@ export function renderSidebar(profile: Profile, options: { color: boolean }): st
   add(name, paint(profile.name === undefined ? DIM : BOLD, name))
   if (profile.email !== undefined) add(printable(profile.email))
   if (profile.plan !== undefined) {
-    const badge = ` ${printable(profile.plan, 30)} `
-    add(options.color ? badge : `[${badge.trim()}]`, paint(planColour(profile.plan), badge))
+    const plan = printable(profile.plan, 30)
+    if (options.color) add(` ${plan} `, paint(planColour(profile.plan), ` ${plan} `))
+    else add(`[${plan}]`)
   }
   const entries = Object.entries(profile.fields ?? {})
   if (entries.length > 0) {
