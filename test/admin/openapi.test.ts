@@ -12,7 +12,7 @@ type Operation = { responses: Record<string, unknown>; parameters?: unknown[]; r
 type Document = ReturnType<typeof buildOpenApiDocument>
 
 const doc = buildOpenApiDocument({ endpointPath: '/talki/customer', tokenField: 'userToken' })
-const paths = doc.paths as Record<string, Record<string, Operation>>
+const paths = doc.paths as unknown as Record<string, Record<string, Operation>>
 const schemas = doc.components.schemas as Record<string, Record<string, unknown>>
 
 const OPERATIONS = [
