@@ -60,6 +60,8 @@ const EnvSchema = z.object({
   USER_TOKEN_FIELD: z
     .string()
     .regex(/^[A-Za-z_$][A-Za-z0-9_$-]{0,63}$/, 'must be a JSON key of letters, digits, _ $ or -')
+    // A parsed object's `__proto__` is its prototype, not a key: the route would read an object as the token.
+    .refine((value) => value !== '__proto__', 'must not be __proto__')
     .default('userToken'),
   TALKI_SECRET: secretList.optional(),
   ADMIN_PORT: integer(0, 65535).default(3001),

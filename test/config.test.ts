@@ -128,6 +128,7 @@ describe('loadConfig', () => {
       { env: { ENDPOINT_PATH: '/talki/:id' }, names: 'ENDPOINT_PATH' },
       { env: { ENDPOINT_PATH: '/' }, names: 'ENDPOINT_PATH' },
       { env: { USER_TOKEN_FIELD: 'user token' }, names: 'USER_TOKEN_FIELD' },
+      { env: { USER_TOKEN_FIELD: '__proto__' }, names: 'USER_TOKEN_FIELD' },
       { env: { ADMIN_PORT: '65536' }, names: 'ADMIN_PORT' },
       { env: { ADMIN_HOST: 'example.com' }, names: 'ADMIN_HOST' },
       { env: { ADMIN_TOKEN: 'short' }, names: 'ADMIN_TOKEN' },
