@@ -42,12 +42,22 @@ export function printable(text: string, max = 60): string {
     const control = code < 0x20 || (code >= 0x7f && code <= 0x9f)
     clean += control ? `\\x${code.toString(16).padStart(2, '0')}` : ch
   }
-  const chars = [...clean]
-  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : clean
+  const graphemes = [...segmenter.segment(clean)].map((part) => part.segment)
+  return graphemes.length > max ? `${graphemes.slice(0, max - 1).join('')}…` : clean
 }
 
-function width(text: string): number {
-  return [...text].length
+const segmenter = new Intl.Segmenter('en', { granularity: 'grapheme' })
+const WIDE =
+  /[\p{Emoji_Presentation}\u1100-\u115f\u2e80-\u303e\u3041-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{20000}-\u{3fffd}]|\p{Extended_Pictographic}\ufe0f/u
+const ZERO = /^[\p{Mn}\p{Me}\p{Cf}]+$/u
+
+/** Terminal columns: CJK and emoji take two, combining marks none, so the box's right edge lines up. */
+export function width(text: string): number {
+  let columns = 0
+  for (const { segment } of segmenter.segment(text)) {
+    columns += WIDE.test(segment) ? 2 : ZERO.test(segment) ? 0 : 1
+  }
+  return columns
 }
 
 type Line = { plain: string; styled: string }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { printable, renderSidebar, useColor } from '../../src/cli/sidebar.js'
+import { printable, renderSidebar, useColor, width } from '../../src/cli/sidebar.js'
 
 const ALICE = {
   name: 'Alice Johnson',
@@ -48,5 +48,16 @@ describe('useColor', () => {
     expect(useColor({}, {})).toBe(false)
     expect(useColor({ NO_COLOR: '1' }, { isTTY: true })).toBe(false)
     expect(useColor({ NO_COLOR: '' }, { isTTY: true })).toBe(true)
+  })
+})
+
+describe('width', () => {
+  it('counts terminal columns: CJK and emoji two, combining marks none', () => {
+    expect(width('abc')).toBe(3)
+    expect(width('山田')).toBe(4)
+    expect(width('🦊')).toBe(2)
+    expect(width('👩🏽‍💻')).toBe(2)
+    expect(width('e\u0301')).toBe(1)
+    expect(width('✓')).toBe(1)
   })
 })
