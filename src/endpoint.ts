@@ -59,6 +59,9 @@ export function createEndpointApp(deps: EndpointDeps) {
   const app = express()
   app.disable('x-powered-by')
   app.set('etag', false)
+  // The path is matched exactly, as configured: no case folding, no trailing slash.
+  app.set('case sensitive routing', true)
+  app.set('strict routing', true)
   app.use((_req, res, next) => {
     res.setHeaders(headers)
     next()

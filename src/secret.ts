@@ -45,6 +45,9 @@ export async function ensureSecret(config: {
     await mkdir(dirname(file), { recursive: true })
     await writeFile(file, `${secret}\n`, { mode: 0o600, flag: 'wx' })
   } catch (error) {
+    // Another process created it a moment ago: use that one.
+    const raced = (error as NodeJS.ErrnoException).code === 'EEXIST' ? await readSecretFile(file) : undefined
+    if (raced !== undefined) return { secrets: [raced], file }
     throw new ConfigError(`Cannot create the secret file ${file}: ${(error as Error).message}`)
   }
   return { secrets: [secret], created: secret, file }
