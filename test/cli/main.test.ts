@@ -26,6 +26,8 @@ function io(argv: string[], env: NodeJS.ProcessEnv = {}, stdin: string | Buffer 
   return { io: value, stdout: () => stdout, stderr: () => stderr }
 }
 
+// Child processes spawn tsx (a second or two each), hence the longer timeouts below.
+
 // Known answers, computed with:
 //   printf '%s' "$BODY" | openssl dgst -sha256 -hmac "$SECRET"
 // with SECRET='fixture-secret-0123456789abcdef' (and 'first' for the TALKI_SECRET list case).
@@ -176,7 +178,7 @@ describe('the binary', () => {
     expect(known.stdout).not.toContain('\x1b[')
     expect(unknown.code).toBe(1)
     expect(unknown.stdout).toContain('Talki would show nothing: the endpoint answered 404')
-  })
+  }, 40_000)
 
   it('seed writes the data set where --out says', async () => {
     const out = join(dir, 'seed.json')
@@ -185,5 +187,5 @@ describe('the binary', () => {
     expect(result.stdout).toMatch(/^wrote \d+ users \(\d+ bytes\) to /)
     const written = JSON.parse(await readFile(out, 'utf8'))
     expect(written.users.some((user: { userToken: string }) => user.userToken === 'usr_abc123')).toBe(true)
-  })
+  }, 40_000)
 })
