@@ -26,8 +26,6 @@ function io(argv: string[], env: NodeJS.ProcessEnv = {}, stdin: string | Buffer 
   return { io: value, stdout: () => stdout, stderr: () => stderr }
 }
 
-// Child processes spawn tsx (a second or two each), hence the longer timeouts below.
-
 // Known answers, computed with:
 //   printf '%s' "$BODY" | openssl dgst -sha256 -hmac "$SECRET"
 // with SECRET='fixture-secret-0123456789abcdef' (and 'first' for the TALKI_SECRET list case).
@@ -138,6 +136,7 @@ describe('the binary', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
+  // Each call spawns tsx (a second or two), hence the longer timeouts of these tests.
   function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
       execFile(
@@ -166,7 +165,7 @@ describe('the binary', () => {
     expect(usage.code).toBe(2)
     for (const result of [pass, fail, down, usage])
       expect(result.stderr + result.stdout).not.toMatch(/\n\s+at /)
-  })
+  }, 40_000)
 
   it('send exits 0 for a known user and 1 for an unknown one', async () => {
     const [known, unknown] = await Promise.all([
