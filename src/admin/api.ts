@@ -117,14 +117,16 @@ export function createApiRouter(deps: ApiDeps): express.Router {
 
   api.put('/simulation', async (req, res) => {
     const { simulation: next, count, probability } = splitOverride(parse(OverrideSpecSchema, req.body))
-    // Replacing a global `down` ends it: the operator chose another behaviour for the open port.
-    if (isDownOverride(simulation) && downtime.isDown) await downtime.end()
+    const nextIsDown = 'scenario' in next && next.scenario === 'down'
+    // Replacing a global `down` ends it: the operator chose another behaviour for the open port. A new
+    // `down` needs no reopening: start() moves the end of the one in progress.
+    if (!nextIsDown && isDownOverride(simulation) && downtime.isDown) await downtime.end()
     setOverride(simulation, {
       simulation: next,
       ...(count === undefined ? {} : { count }),
       ...(probability === undefined ? {} : { probability }),
     })
-    if ('scenario' in next && next.scenario === 'down') downtime.start(next.durationMs)
+    if (nextIsDown) downtime.start(next.durationMs)
     logger.info(
       { override: simulation.override && showOverride(simulation.override) },
       'simulation override set',

@@ -387,6 +387,14 @@ describe('admin app', () => {
       expect(simulation.override?.simulation).toEqual({ scenario: 'slow', delayMs: 4500, jitterMs: 0 })
     })
 
+    it('PUT down over a global down moves its end without reopening the port', async () => {
+      const { app, downtime } = await setup()
+      await request(app).put('/api/simulation').send({ scenario: 'down', durationMs: 60_000 })
+      const res = await request(app).put('/api/simulation').send({ scenario: 'down', durationMs: 2000 })
+      expect(res.body.override).toEqual({ scenario: 'down', durationMs: 2000 })
+      expect(downtime.calls).toEqual(['start:60000', 'start:2000'])
+    })
+
     it('DELETE → 204, clears the override and ends any downtime', async () => {
       const { app, downtime, simulation } = await setup()
       await request(app).put('/api/simulation').send({ scenario: 'down', durationMs: 60_000 })
