@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import express, { type NextFunction, type Request, type Response } from 'express'
@@ -58,7 +59,8 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     },
     bearerAuth(deps.adminToken),
     requireJsonBody,
-    express.json({ limit: BODY_LIMIT, strict: false }),
+    // Without the check, body-parser decodes invalid UTF-8 to U+FFFD and the store keeps the damage.
+    express.json({ limit: BODY_LIMIT, strict: false, verify: refuseInvalidUtf8 }),
     createApiRouter(deps),
   )
   app.get('/api/openapi.json', (_req, res) => {
@@ -111,6 +113,10 @@ function requireJsonBody(req: Request, res: Response, next: NextFunction) {
     return
   }
   next()
+}
+
+function refuseInvalidUtf8(_req: unknown, _res: unknown, bytes: Buffer): void {
+  if (!isUtf8(bytes)) throw new Error('invalid UTF-8')
 }
 
 const BODY_ERRORS: Record<string, [number, string]> = {
