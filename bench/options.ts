@@ -21,6 +21,8 @@ export interface Options {
   resultsFile: string | null
   /** How many pre-signed requests the load rotates through. */
   poolSize: number
+  /** Where each server writes a V8 CPU profile (node --cpu-prof), or null. */
+  cpuProfDir: string | null
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -33,6 +35,7 @@ export const USAGE = `npm run bench -- [options]
   --data-dir bench/data         where the stores are made/reused env BENCH_DATA_DIR
   --skip-build                  do not run npm run build first
   --skip-slow                   no slow-scenario accuracy section
+  --cpu-prof                    each server writes a CPU profile to <data-dir>/profiles (node --cpu-prof)
   --smoke                       1 s runs, 5 connections, 1,000 users, 1 round, no slow section, no RESULTS.md`
 
 function list(text: string): string[] {
@@ -70,6 +73,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
       'skip-build': { type: 'boolean', default: false },
       'skip-slow': { type: 'boolean', default: false },
       smoke: { type: 'boolean', default: false },
+      'cpu-prof': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   })
@@ -87,6 +91,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
   const sizes = list(pick(values.sizes, 'BENCH_SIZES', '1000,100000,1000000', '1000')).map((size) =>
     positive('--sizes', size, true),
   )
+  const dataDir = resolve(root, pick(values['data-dir'], 'BENCH_DATA_DIR', 'bench/data', 'bench/data'))
   return {
     sizes,
     duration: positive('--duration', pick(values.duration, 'BENCH_DURATION', '10', '1'), false),
@@ -97,8 +102,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
     smoke,
     build: !values['skip-build'],
     slow: !values['skip-slow'] && !smoke,
-    dataDir: resolve(root, pick(values['data-dir'], 'BENCH_DATA_DIR', 'bench/data', 'bench/data')),
+    dataDir,
     resultsFile: smoke ? null : resolve(root, 'bench/RESULTS.md'),
     poolSize: 1000,
+    cpuProfDir: values['cpu-prof'] ? resolve(dataDir, 'profiles') : null,
   }
 }

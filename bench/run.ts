@@ -9,6 +9,7 @@ import { dirname, join, relative, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { killAll, runCommand } from './children.js'
+import { othersPercent, sampleCpu } from './cpu.js'
 import { drive, preflight, type SignedRequest, signedPool } from './load.js'
 import { type Options, parseOptions, type TargetName } from './options.js'
 import {
@@ -59,22 +60,19 @@ async function measure(
       const rss = memoryKb(target.pid, 'VmRSS')
       if (rss !== null && (loadRssKb === null || rss > loadRssKb)) loadRssKb = rss
     }, 200)
+    const before = sampleCpu(target.pid)
     const load = await drive(target.url, pool, options.connections, options.duration).finally(() =>
       clearInterval(poll),
     )
-    return {
-      target: name,
-      startupMs: target.startupMs,
-      load,
-      peakRssKb: memoryKb(target.pid, 'VmHWM'),
-      loadRssKb,
-    }
+    const othersCpu = othersPercent(before, sampleCpu(target.pid))
+    const peakRssKb = memoryKb(target.pid, 'VmHWM')
+    return { target: name, startupMs: target.startupMs, load, peakRssKb, loadRssKb, othersCpu }
   } finally {
     await stopTarget(target)
   }
 }
 
-async function slowSection(options: Options, logs: string, plain: SignedRequest): Promise<SlowResult> {
+async function slowSection(options: Options, logs: string, plain: SignedRequest): Promise<SlowResult[]> {
   const base = await ensureStore(root, options.dataDir, 1000)
   const dataFile = await makeSlowStore(base, join(options.dataDir, 'slow-1000.json'), SLOW_DELAY_MS)
   const target = await startTarget(
@@ -84,7 +82,11 @@ async function slowSection(options: Options, logs: string, plain: SignedRequest)
   )
   try {
     const [slowUser] = signedPool(['usr_bench_slow'], SECRET)
-    return await measureSlow(target.url, slowUser as SignedRequest, plain, SLOW_DELAY_MS, SLOW_CONCURRENCY)
+    const measureWith = (spreadMs: number) =>
+      measureSlow(target.url, slowUser as SignedRequest, plain, SLOW_DELAY_MS, SLOW_CONCURRENCY, spreadMs)
+    // Spread over half the delay: all 500 are in flight together, and the server is not also parsing
+    // 500 requests in one instant. Then the same burst all at once, for comparison.
+    return [await measureWith(SLOW_DELAY_MS / 2), await measureWith(0)]
   } finally {
     await stopTarget(target)
   }
@@ -126,26 +128,31 @@ async function main(argv: string[]): Promise<void> {
       )
       for (let round = 1; round <= options.rounds; round += 1) {
         for (const name of options.targets) {
-          const run = await measure(name, { root, dataFile, secret: SECRET, logDir: logs }, pool, options)
+          const run = await measure(
+            name,
+            { root, dataFile, secret: SECRET, logDir: logs, cpuProfDir: options.cpuProfDir },
+            pool,
+            options,
+          )
           records.push({ ...run, users, round })
           say(
             `${name} ${fmt.format(users)} users round ${round}/${options.rounds}: ${fmt.format(run.load.reqPerSec)} req/s, ` +
               `p50 ${run.load.p50.toFixed(2)} ms, p99 ${run.load.p99.toFixed(2)} ms, non-2xx ${run.load.non2xx}, ` +
-              `errors ${run.load.errors}, start-up ${fmt.format(run.startupMs)} ms`,
+              `errors ${run.load.errors}, start-up ${fmt.format(run.startupMs)} ms, others' CPU ${fmt.format(run.othersCpu)}%`,
           )
           await sleep(300)
         }
       }
     }
 
-    let slow: SlowResult | null = null
+    let slow: SlowResult[] = []
     if (options.slow && wantsProject && plain !== undefined) {
       say(`slow scenario: ${SLOW_CONCURRENCY} concurrent requests, delayMs ${SLOW_DELAY_MS}`)
       slow = await slowSection(options, logs, plain)
     }
 
     const summaries = summarise(records)
-    const checks = targetChecks(summaries, slow)
+    const checks = targetChecks(summaries, slow[0])
     const section = [
       '## Throughput and latency',
       '',
@@ -171,11 +178,13 @@ async function main(argv: string[]): Promise<void> {
       '',
       '## Slow scenario accuracy',
       '',
-      slow === null
+      slow.length === 0
         ? 'Not measured in this run (needs a project target; off with --skip-slow and in smoke mode).'
-        : `${SLOW_CONCURRENCY} requests at once for a user whose own \`simulate\` is ` +
-          `\`{"scenario":"slow","delayMs":${SLOW_DELAY_MS}}\` (project, LOG_LEVEL=warn), on connections opened ` +
-          `beforehand; "late" is latency minus the delay.\n\n${slowTable(slow)}`,
+        : `${SLOW_CONCURRENCY} requests for a user whose own \`simulate\` is ` +
+          `\`{"scenario":"slow","delayMs":${SLOW_DELAY_MS}}\` (project, LOG_LEVEL=warn), on ${SLOW_CONCURRENCY} ` +
+          'connections opened beforehand; "late" is latency minus the delay. First sent evenly over half the ' +
+          'delay, so all are in flight together (the timer under load); then all at once (the timer plus ' +
+          `working through a simultaneous burst).\n\n${slowTable(slow)}`,
       '',
       '## Issue 7 targets, read off this run',
       '',

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process'
-import { closeSync, openSync, readFileSync } from 'node:fs'
+import { closeSync, openSync, readdirSync, readFileSync, renameSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { spawnTracked, stopChild } from './children.js'
@@ -13,6 +13,8 @@ export interface TargetContext {
   secret: string
   /** Each start writes the server's stdout and stderr to its own file here (cheaper than a pipe). */
   logDir: string
+  /** When set, each server writes a CPU profile here on exit. */
+  cpuProfDir?: string | null
 }
 
 interface TargetSpec {
@@ -41,6 +43,7 @@ export interface RunningTarget {
   startupMs: number
   logFile: string
   child: ChildProcess
+  cpuProfDir: string | null
 }
 
 let starts = 0
@@ -109,11 +112,12 @@ export async function startTarget(
 ): Promise<RunningTarget> {
   const spec = specOf(name, context)
   starts += 1
-  const logFile = join(context.logDir, `${starts}-${name}.log`)
+  const logFile = join(context.logDir, `${starts}-${name}-${basename(context.dataFile, '.json')}.log`)
   const port = await freePort()
   const out = openSync(logFile, 'w')
   const began = performance.now()
-  const child = spawnTracked(process.execPath, [spec.script], {
+  const profile = context.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', context.cpuProfDir] : []
+  const child = spawnTracked(process.execPath, [...profile, spec.script], {
     cwd: context.root,
     stdio: ['ignore', out, out],
     env: {
@@ -139,7 +143,15 @@ export async function startTarget(
       // The benchmark only ever talks to loopback, on the port it chose.
       url.hostname = '127.0.0.1'
       url.port = String(port)
-      return { name, pid, url: url.toString(), startupMs, logFile, child }
+      return {
+        name,
+        pid,
+        url: url.toString(),
+        startupMs,
+        logFile,
+        child,
+        cpuProfDir: context.cpuProfDir ?? null,
+      }
     }
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`${name} exited before it was ready:\n${logTail(logFile)}`)
@@ -163,4 +175,14 @@ export function memoryKb(pid: number, field: 'VmHWM' | 'VmRSS'): number | null {
 
 export async function stopTarget(target: RunningTarget): Promise<void> {
   await stopChild(target.child, 5000)
+  if (target.cpuProfDir === null) return
+  // node names the profile CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile; name it after the run instead.
+  for (const file of readdirSync(target.cpuProfDir)) {
+    if (file.includes(`.${target.pid}.`) && file.endsWith('.cpuprofile')) {
+      renameSync(
+        join(target.cpuProfDir, file),
+        join(target.cpuProfDir, `${basename(target.logFile, '.log')}.cpuprofile`),
+      )
+    }
+  }
 }
