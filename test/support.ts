@@ -82,3 +82,89 @@ export async function tempDataDir(users: UserRecord[] = [structuredClone(ALICE)]
     cleanup: () => rm(dir, { recursive: true, force: true }),
   }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The whole stack in this process, wired as src/main.ts wires it: the endpoint and the admin app (with
+// the dashboard) on free ports of 127.0.0.1, over a temp copy of data/seed.json.
+
+export interface Stack {
+  endpointUrl: string
+  endpointPort: number
+  adminUrl: string
+  store: UserStore
+  close(): Promise<void>
+}
+
+export async function startStack(options: { adminToken?: string; secret?: string } = {}): Promise<Stack> {
+  const { createServer } = await import('node:http')
+  const { createAdminApp } = await import('../src/admin/app.js')
+  const { RequestLog } = await import('../src/admin/request-log.js')
+  const { createEndpointApp } = await import('../src/endpoint.js')
+  const { clearOverride, createSimulationState } = await import('../src/simulation/choose.js')
+  const { Downtime } = await import('../src/simulation/downtime.js')
+  const { openJsonStore } = await import('../src/store.js')
+  const { fileURLToPath } = await import('node:url')
+
+  const dir = await mkdtemp(join(tmpdir(), 'talki-stack-'))
+  const seedFile = fileURLToPath(new URL('../data/seed.json', import.meta.url))
+  const store = await openJsonStore({ file: join(dir, 'db.json'), seedFile })
+  const logger = createLogger('silent')
+  const simulation = createSimulationState(null)
+  const requestLog = new RequestLog()
+  const hanging = new Set<import('node:net').Socket>()
+  const downtime = new Downtime(() => {
+    const current = simulation.override?.simulation
+    if (current && 'scenario' in current && current.scenario === 'down') clearOverride(simulation)
+  })
+  const endpoint = createEndpointApp({
+    endpointPath: '/talki/customer',
+    tokenField: 'userToken',
+    secrets: [options.secret ?? TEST_SECRET],
+    bodyLimit: 16 * 1024,
+    lookupTimeoutMs: 4000,
+    store,
+    logger,
+    simulation,
+    downtime,
+    requestLog,
+    hanging,
+  })
+  const admin = createAdminApp({
+    adminToken: options.adminToken,
+    store,
+    simulation,
+    downtime,
+    requestLog,
+    logger,
+    endpointPath: '/talki/customer',
+    tokenField: 'userToken',
+  })
+  const listen = (server: import('node:http').Server) =>
+    new Promise<number>((resolve) =>
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as import('node:net').AddressInfo).port)),
+    )
+  const endpointServer = createServer(endpoint)
+  const adminServer = createServer(admin)
+  const endpointPort = await listen(endpointServer)
+  const adminPort = await listen(adminServer)
+  downtime.attach(endpointServer, { port: endpointPort, host: '127.0.0.1' })
+  const stop = (server: import('node:http').Server) =>
+    new Promise<void>((resolve) => {
+      if (!server.listening) return resolve()
+      server.close(() => resolve())
+      server.closeAllConnections()
+    })
+  return {
+    endpointUrl: `http://127.0.0.1:${endpointPort}/talki/customer`,
+    endpointPort,
+    adminUrl: `http://127.0.0.1:${adminPort}/`,
+    store,
+    close: async () => {
+      downtime.cancel()
+      for (const socket of hanging) socket.destroy()
+      await Promise.all([stop(endpointServer), stop(adminServer)])
+      await store.flush()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
