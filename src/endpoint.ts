@@ -1,14 +1,15 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import express, { type NextFunction, type Request, type Response } from 'express'
-import helmet from 'helmet'
 import getRawBody from 'raw-body'
 import type { Findings, RequestLog } from './admin/request-log.js'
 import { findSignatureClues } from './admin/signature-findings.js'
 import { createCustomerRoute, type Outcome } from './customer-route.js'
 import type { Logger } from './log.js'
+import { respond, SECURITY_HEADERS } from './respond.js'
 import { type ChosenScenario, chooseScenario, type SimulationState } from './simulation/choose.js'
 import type { Downtime } from './simulation/downtime.js'
-import { CUT_BY_SERVER, performScenario, sendOutcome } from './simulation/perform.js'
+import { CUT_BY_SERVER, performScenario } from './simulation/perform.js'
 import type { UserStore } from './store.js'
 
 export interface EndpointDeps {
@@ -19,7 +20,7 @@ export interface EndpointDeps {
   lookupTimeoutMs: number
   store: Pick<UserStore, 'find'>
   logger: Logger
-  /** QA's failure simulation; an integrator's copy leaves these three out. */
+  /** QA's failure simulation and request log; an integrator's copy leaves these out. */
   simulation?: SimulationState
   downtime?: Pick<Downtime, 'start'>
   requestLog?: RequestLog
@@ -27,47 +28,19 @@ export interface EndpointDeps {
   random?: () => number
 }
 
-/**
- * helmet's headers plus `Cache-Control: no-store` (answers carry personal data), computed once from
- * helmet itself: setting them in one call is cheaper than running its middleware on every request.
- */
-function securityHeaders(): Map<string, string> {
-  const headers = new Map<string, string>()
-  const recorder = {
-    setHeader: (name: string, value: string) => headers.set(name, value),
-    removeHeader: (name: string) => headers.delete(name),
-  }
-  helmet()({} as Request, recorder as unknown as Response, () => {})
-  headers.set('Cache-Control', 'no-store')
-  return headers
-}
-
-const TOO_LARGE: Pick<Outcome, 'status' | 'body' | 'headers'> = {
-  status: 413,
-  body: { error: 'payload_too_large' },
-  headers: { Connection: 'close' },
-}
+const TOO_LARGE = { status: 413, body: { error: 'payload_too_large' }, headers: { Connection: 'close' } }
 const UNSUPPORTED_ENCODING = { status: 415, body: { error: 'unsupported_encoding' } }
+const LENGTH_MISMATCH = { status: 400, body: { error: 'invalid_body', detail: 'body length does not match' } }
 
-export function createEndpointApp(deps: EndpointDeps) {
+/** Talki's POST: size → encoding → the customer route → the simulation → the answer, logged once. */
+function createCustomerHandler(deps: EndpointDeps) {
   const answerCustomerRequest = createCustomerRoute(deps)
-  const headers = securityHeaders()
   const hanging = deps.hanging ?? new Set<Socket>()
   const random = deps.random ?? Math.random
+  const downtime = deps.downtime ?? { start: () => {} }
   const logRequests = deps.logger.isLevelEnabled('info')
 
-  const app = express()
-  app.disable('x-powered-by')
-  app.set('etag', false)
-  // The path is matched exactly, as configured: no case folding, no trailing slash.
-  app.set('case sensitive routing', true)
-  app.set('strict routing', true)
-  app.use((_req, res, next) => {
-    res.setHeaders(headers)
-    next()
-  })
-
-  app.post(deps.endpointPath, async (req, res) => {
+  return async function handleCustomerRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const startedAt = performance.now()
     const arrivedAt = Date.now()
     let outcome: Outcome | undefined
@@ -77,25 +50,25 @@ export function createEndpointApp(deps: EndpointDeps) {
 
     res.once('close', () => {
       const endedAt = performance.now()
-      const finished = res.writableFinished
-      const gaveUp = !finished && !(res as { [CUT_BY_SERVER]?: boolean })[CUT_BY_SERVER]
+      const answered = res.writableFinished
+      const gaveUp = !answered && !(res as { [CUT_BY_SERVER]?: boolean })[CUT_BY_SERVER]
       const latencyMs = Math.round((endedAt - startedAt) * 10) / 10
-      const entry = {
-        token: outcome?.token ?? peekedToken ?? null,
+      const token = outcome?.token ?? peekedToken
+      const status = answered ? res.statusCode : null
+      deps.requestLog?.record({
+        token,
         verdict: outcome?.verdict ?? null,
         findings,
         scenario: scenario?.scenario ?? null,
-        status: finished ? res.statusCode : null,
+        status,
         latencyMs,
         callerGaveUpMs: gaveUp ? Math.round(endedAt - startedAt) : null,
-      }
-      deps.requestLog?.record({ ...entry, startedAt, endedAt, arrivedAt })
-      if (logRequests) {
-        deps.logger.info(
-          { token: entry.token, status: entry.status, latencyMs, scenario: entry.scenario },
-          'request',
-        )
-      }
+        startedAt,
+        endedAt,
+        arrivedAt,
+      })
+      if (logRequests)
+        deps.logger.info({ token, status, latencyMs, scenario: scenario?.scenario ?? null }, 'request')
     })
 
     // Size: read at most BODY_LIMIT bytes; a larger body is refused and the connection closed.
@@ -104,43 +77,53 @@ export function createEndpointApp(deps: EndpointDeps) {
       rawBody = await getRawBody(req, { limit: deps.bodyLimit, length: req.headers['content-length'] })
     } catch (error) {
       const type = (error as { type?: string }).type
-      if (type === 'entity.too.large') return sendOutcome(res, TOO_LARGE)
       if (type === 'request.aborted') return // the caller left; the close handler logs it
-      return sendOutcome(res, {
-        status: 400,
-        body: { error: 'invalid_body', detail: 'body length does not match' },
-      })
+      return respond(res, type === 'entity.too.large' ? TOO_LARGE : LENGTH_MISMATCH)
     }
     // Encoding: the signature covers the bytes as sent; nothing is inflated.
     const encoding = req.headers['content-encoding']
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-      return sendOutcome(res, UNSUPPORTED_ENCODING)
+      return respond(res, UNSUPPORTED_ENCODING)
     }
 
-    outcome = await answerCustomerRequest({ rawBody, signature: req.headers['x-talki-signature'] })
+    const signature = req.headers['x-talki-signature']
+    outcome = await answerCustomerRequest({ rawBody, signature })
 
     if (deps.requestLog && outcome.token === undefined) {
       peekedToken = peekToken(rawBody, deps.tokenField)
-      if (outcome.verdict === 'invalid_signature') {
-        findings = findSignatureClues(rawBody, req.headers['x-talki-signature'] as string, deps.secrets)
+      if (outcome.verdict === 'invalid_signature' && typeof signature === 'string') {
+        findings = findSignatureClues(rawBody, signature, deps.secrets)
       }
     }
     // Scenarios apply only to requests that passed the signature and body steps.
     if (deps.simulation && outcome.token !== undefined && outcome.status !== 503) {
+      const now = Date.now()
       const decision = chooseScenario(
-        { token: outcome.token, user: outcome.user, now: Date.now(), random },
+        { token: outcome.token, user: outcome.user, now, random },
         deps.simulation,
       )
       scenario = decision?.scenario ?? null
     }
-    if (scenario === null) return sendOutcome(res, outcome)
-    performScenario(scenario, outcome, res, {
-      downtime: deps.downtime ?? { start: () => {} },
-      hanging,
-      random,
-    })
-  })
+    performScenario(scenario, outcome, res, { downtime, hanging, random })
+  }
+}
 
+export function createEndpointApp(deps: EndpointDeps) {
+  const handleCustomerRequest = createCustomerHandler(deps)
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('etag', false)
+  // The path is matched exactly, as configured: no case folding, no trailing slash.
+  app.set('case sensitive routing', true)
+  app.set('strict routing', true)
+
+  app.post(deps.endpointPath, handleCustomerRequest)
+
+  const headers = new Map(SECURITY_HEADERS)
+  app.use((_req, res, next) => {
+    res.setHeaders(headers)
+    next()
+  })
   app.all(deps.endpointPath, (_req, res) => {
     res.set('Allow', 'POST').status(405).json({ error: 'method_not_allowed' })
   })
@@ -156,6 +139,23 @@ export function createEndpointApp(deps: EndpointDeps) {
     else if (clientError) res.status(status).json({ error: 'bad_request' })
     else res.status(500).json({ error: 'internal_error' })
   })
+
+  // The hot path: Talki's POST to the exact path goes straight to the same handler that `app.post`
+  // registers, skipping Express's router and the per-request prototype swap — most of Express's cost for
+  // this route (bench/RESULTS.md). Every other request goes through the app as usual. An integrator can
+  // delete these lines and lose nothing but speed.
+  const express_ = app as unknown as {
+    handle(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void
+  }
+  const route = express_.handle.bind(app)
+  express_.handle = (req, res, next) => {
+    if (req.method === 'POST' && req.url === deps.endpointPath) {
+      handleCustomerRequest(req, res).catch((error: unknown) => {
+        deps.logger.error({ err: error }, 'unexpected error')
+        if (!res.headersSent) respond(res, { status: 500, body: { error: 'internal_error' } })
+      })
+    } else route(req, res, next)
+  }
   return app
 }
 

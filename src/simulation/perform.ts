@@ -1,7 +1,8 @@
+import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import type { Response } from 'express'
 import type { Profile } from '../contract.js'
 import type { Outcome } from '../customer-route.js'
+import { respond, respondText } from '../respond.js'
 import type { ChosenScenario } from './choose.js'
 import type { Downtime } from './downtime.js'
 
@@ -17,17 +18,12 @@ export interface PerformDeps {
 
 /** Marks a response whose socket the server cut on purpose, so it is not logged as the caller giving up. */
 export const CUT_BY_SERVER = Symbol('cutByServer')
-type Cuttable = Response & { [CUT_BY_SERVER]?: boolean }
+type Cuttable = ServerResponse & { [CUT_BY_SERVER]?: boolean }
 
 const WRONG_SHAPE: Record<string, unknown> = {
   name: 'Wrong Shape',
   plan: 42,
   fields: { nested: { not: 'allowed' } },
-}
-
-export function sendOutcome(res: Response, outcome: Pick<Outcome, 'status' | 'body' | 'headers'>): void {
-  if (outcome.headers) res.set(outcome.headers)
-  res.status(outcome.status).json(outcome.body)
 }
 
 function cut(res: Cuttable): void {
@@ -40,22 +36,22 @@ function cut(res: Cuttable): void {
 export function performScenario(
   scenario: ChosenScenario | null,
   outcome: Outcome,
-  res: Response,
+  res: ServerResponse,
   deps: PerformDeps,
 ): void {
   if (scenario === null) {
-    sendOutcome(res, outcome)
+    respond(res, outcome)
     return
   }
   switch (scenario.scenario) {
     case 'ok':
-      sendOutcome(res, outcome)
+      respond(res, outcome)
       return
     case 'slow': {
       const jitter = scenario.jitterMs === 0 ? 0 : Math.round((deps.random() * 2 - 1) * scenario.jitterMs)
       const timer = setTimeout(
         () => {
-          if (!res.destroyed) sendOutcome(res, outcome)
+          if (!res.destroyed) respond(res, outcome)
         },
         Math.max(0, scenario.delayMs + jitter),
       )
@@ -63,13 +59,13 @@ export function performScenario(
       return
     }
     case 'not_found':
-      sendOutcome(res, { status: 404, body: { error: 'user_not_found' } })
+      respond(res, { status: 404, body: { error: 'user_not_found' } })
       return
     case 'unauthorized':
-      sendOutcome(res, { status: 401, body: { error: 'invalid_signature' } })
+      respond(res, { status: 401, body: { error: 'invalid_signature' } })
       return
     case 'error':
-      sendOutcome(res, { status: scenario.status, body: { error: 'simulated_error' } })
+      respond(res, { status: scenario.status, body: { error: 'simulated_error' } })
       return
     case 'reset':
       cut(res)
@@ -94,10 +90,7 @@ export function performScenario(
     case 'malformed': {
       // Valid JSON cut in half: a truncated document, with an honest Content-Length.
       const json = JSON.stringify(outcome.body)
-      res
-        .status(outcome.status)
-        .type('application/json')
-        .send(json.slice(0, Math.max(1, Math.floor(json.length / 2))))
+      respondText(res, outcome.status, json.slice(0, Math.max(1, Math.floor(json.length / 2))))
       return
     }
     case 'wrong_shape': {
@@ -105,7 +98,7 @@ export function performScenario(
       const body = profile
         ? { ...profile, plan: 42, fields: { ...profile.fields, nested: { not: 'allowed' } } }
         : WRONG_SHAPE
-      res.status(200).json(body)
+      respond(res, { status: 200, body })
       return
     }
   }
