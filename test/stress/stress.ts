@@ -1,0 +1,135 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { connect, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { UserRecord } from '../../src/contract.js'
+import { type ServerProcess, sleep, startServer } from '../process.js'
+import { ALICE, TEST_SECRET } from '../support.js'
+
+// Shared by the stress files: a temp data folder, the server started on it, an admin client, and the
+// `FIGURE name=value` lines that the README's Guarantees section quotes.
+
+/** Prints one measured figure in the form the README quotes: `FIGURE name=value`. */
+export function figure(name: string, value: number | string): void {
+  console.log(`FIGURE ${name}=${value}`)
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[index] ?? Number.NaN
+}
+
+export const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits
+
+/** A free TCP port on 127.0.0.1 (for ADMIN_PORT, where 0 means "no admin API"). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** The resident set size of a process in MB, from /proc/<pid>/status. */
+export async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1])
+  return round(kb / 1024)
+}
+
+export interface DataDir {
+  dir: string
+  dataFile: string
+  cleanup(): Promise<void>
+}
+
+/** A temp folder holding `db.json` with these users. */
+export async function dataDir(users: UserRecord[] = [structuredClone(ALICE)]): Promise<DataDir> {
+  const dir = await mkdtemp(join(tmpdir(), 'talki-stress-'))
+  const dataFile = join(dir, 'db.json')
+  await writeFile(dataFile, `${JSON.stringify({ users })}\n`)
+  return { dir, dataFile, cleanup: () => rm(dir, { recursive: true, force: true }) }
+}
+
+export interface Running {
+  server: ServerProcess
+  /** The endpoint URL, from the `endpoint listening` line. */
+  url: string
+  /** The admin base URL (`http://127.0.0.1:<port>`) when an admin port was given. */
+  admin: string
+}
+
+/**
+ * Starts `node dist/main.js` on `dataFile` with the endpoint on a free port; the admin API only when
+ * `ADMIN_PORT` is in `env`. Ready once the endpoint port accepts a connection (at LOG_LEVEL=warn there is
+ * no "endpoint listening" line to wait for).
+ */
+export async function start(dataFile: string, env: Record<string, string> = {}): Promise<Running> {
+  const port = await freePort()
+  const server = startServer({
+    PORT: String(port),
+    ADMIN_PORT: '0',
+    DATA_FILE: dataFile,
+    TALKI_SECRET: TEST_SECRET,
+    LOG_LEVEL: 'warn',
+    ...env,
+  })
+  let exited = false
+  void server.exited.then(() => {
+    exited = true
+  })
+  const deadline = performance.now() + 30_000
+  const ports = [port, ...(env.ADMIN_PORT && env.ADMIN_PORT !== '0' ? [Number(env.ADMIN_PORT)] : [])]
+  for (const target of ports) {
+    while (!(await accepts(target))) {
+      if (exited || performance.now() > deadline) {
+        throw new Error(`server not listening on ${target} (exited: ${exited})\n${server.stderr()}`)
+      }
+      await sleep(20)
+    }
+  }
+  const admin = ports[1] ? `http://127.0.0.1:${ports[1]}` : ''
+  return { server, url: `http://127.0.0.1:${port}/talki/customer`, admin }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+/** A JSON call to the admin API; never throws for an HTTP status. */
+export async function adminCall(
+  base: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown } = {},
+): Promise<{ status: number; text: string; json: unknown }> {
+  const headers: Record<string, string> = {}
+  if (options.token) headers.Authorization = `Bearer ${options.token}`
+  if (options.body !== undefined) headers['Content-Type'] = 'application/json'
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+    signal: AbortSignal.timeout(10_000),
+  })
+  const text = await res.text()
+  let json: unknown
+  try {
+    json = text ? JSON.parse(text) : undefined
+  } catch {
+    json = undefined
+  }
+  return { status: res.status, text, json }
+}
