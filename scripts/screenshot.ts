@@ -55,7 +55,7 @@ try {
   await talki('usr_abc123')
 
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  page.on('console', (m) => process.stderr.write(`console: ${m.text()}\n`))
+  page.on('pageerror', (error) => process.stderr.write(`page error: ${error.message}\n`))
   await page.goto(stack.adminUrl)
   await page.waitForSelector('body[data-ready="true"]', { timeout: 10_000 })
   await page.locator('.user-row[data-token="usr_abc123"]').click()

@@ -162,7 +162,9 @@ describe.runIf(HAS_CHROMIUM)('dashboard in headless Chromium', () => {
     opened = await open(stack)
     const { page } = opened
     await selectUser(page, 'usr_abc123')
-    await expect(page.locator('#effect').textContent()).resolves.toBe('Talki would show this')
+    await expect(page.locator('#effect').textContent()).resolves.toBe(
+      'Talki would show this — no scenario applies',
+    )
 
     await page.locator('.switch[data-scenario="error"]').click()
     await page.locator('#p-status').selectOption('503')

@@ -313,7 +313,7 @@ function attempt(s) {
       const delay = s.delayMs ?? 6000
       const jitter = s.jitterMs ?? 0
       if (delay + jitter <= TALKI_BUDGET_MS)
-        return { down: false, show: true, text: `200 after ${delay} ms (inside 5 s)` }
+        return { down: false, show: true, text: `after ${delay} ms, inside 5 s` }
       if (delay - jitter > TALKI_BUDGET_MS)
         return { down: true, show: false, text: `time out (${delay} ms > 5 s)` }
       return { down: true, show: false, text: `may time out (${delay} ± ${jitter} ms around 5 s)` }
@@ -374,6 +374,12 @@ function talkiWould(spec) {
   if (!first.down) return outcome(first, '')
   // The retry comes 3 s after the attempt ended: it is the next item only while inside the window.
   const retry = attempt(at(windowMs > TALKI_RETRY_MS ? 1 : 0))
+  if (first.text.startsWith('may time out')) {
+    return {
+      tone: 'warn',
+      text: `Talki ${first.text}: when late it retries after 3 s; an answer inside 5 s shows this`,
+    }
+  }
   const before = `the first attempt gets ${first.text}; `
   if (!retry.down) {
     if (retry.show)
@@ -383,7 +389,10 @@ function talkiWould(spec) {
       }
     return { tone: 'bad', text: `Talki would show nothing: ${before}the retry after 3 s gets ${retry.text}` }
   }
-  let text = `Talki would skip: ${before}the retry after 3 s gets ${retry.text}`
+  let text =
+    retry.text === first.text
+      ? `Talki would skip: its attempt and its retry after 3 s both get ${first.text}`
+      : `Talki would skip: ${before}the retry after 3 s gets ${retry.text}`
   if (first.text.startsWith('time out') && retry.text === first.text) {
     text = `Talki would time out (${first.text.slice('time out ('.length, -1)}), retry after 3 s, time out again and show nothing`
   }
@@ -441,7 +450,7 @@ function effectFor(user) {
   const below = () => {
     if (sim?.startup) return from(sim.startup, `SIMULATE at start: ${describeSpec(sim.startup)}`)
     if (user.simulate) return from(user.simulate, `the user's own scenario: ${describeSpec(user.simulate)}`)
-    return from(null, '')
+    return from(null, 'no scenario applies')
   }
   const override = sim?.override
   if (override) {
@@ -607,7 +616,9 @@ function renderEndpointStatus() {
   if (state.down || globalDown) {
     const left = state.down ? Math.max(0, Math.ceil((state.down.until - Date.now()) / 1000)) : null
     pill.className = 'pill bad'
-    pill.textContent = `Endpoint down${left !== null ? `, back in ${left} s` : ''}${state.down ? ` (${state.down.cause})` : ''}`
+    pill.textContent = state.down
+      ? `Endpoint down, back in ${left} s (${state.down.cause})`
+      : `Endpoint down (global override of ${shortMs(o.durationMs ?? 10000)})`
     return
   }
   if (sim?.override) {
@@ -962,10 +973,22 @@ function findingWords(f) {
 /** @param {LogEntry} e */
 function statusText(e) {
   if (e.status !== null) return String(e.status)
-  if (e.callerGaveUpMs !== null) return 'caller left'
+  if (e.callerGaveUpMs !== null) return 'gave up'
   if (e.scenario === 'reset' || e.scenario === 'down') return 'reset'
   if (e.scenario === 'hang') return 'closed'
   return 'no answer'
+}
+
+/** How Talki reads this outcome (SPEC §5: refused, reset, no answer in 5 s or a 5xx is retried once). @param {LogEntry} e */
+function talkiReads(e) {
+  if (e.callerGaveUpMs !== null) return 'Talki counts a timeout as down: it retries once after 3 s'
+  if (e.status === null)
+    return e.verdict === null ? null : 'no answer: Talki counts this as down and retries once after 3 s'
+  if (e.status >= 500) return `${e.status}: Talki counts this as down and retries once after 3 s`
+  if (e.status >= 400) return `${e.status} is an answer: Talki shows nothing and does not retry`
+  if (e.scenario === 'malformed') return 'a 200 whose body is not JSON: Talki shows nothing'
+  if (e.scenario === 'wrong_shape') return 'a 200 that breaks the contract: Talki may show nothing'
+  return null
 }
 
 /** @param {number | null} status */
@@ -1000,6 +1023,8 @@ function renderEntry(e) {
       ),
     )
   }
+  const talki = talkiReads(e)
+  if (talki) notes.push(h('li', {}, talki))
   if (verdict === 'invalid_signature' && e.findings)
     for (const w of findingWords(e.findings)) notes.push(h('li', { class: 'finding' }, w))
   if (e.status === null && e.scenario === null && e.callerGaveUpMs === null)
@@ -1044,7 +1069,7 @@ function renderEntry(e) {
       h(
         'span',
         { class: `small ${over || gaveUp ? 'bad-text' : ''}` },
-        `${latency(waited)} of 5 s${over ? ' — past Talki’s budget' : gaveUp ? ' — no answer yet' : ''}`,
+        `${latency(waited)} of 5 s${gaveUp ? ' — no answer' : over ? ' — past Talki’s budget' : ''}`,
       ),
     ),
     notes.length > 0 ? h('ul', { class: 'notes small' }, ...notes) : null,
