@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { UserRecord } from '../../src/contract.js'
-import { type ServerProcess, sleep, startServer } from '../process.js'
+import { ROOT, type ServerProcess, sleep, startServer } from '../process.js'
 import { ALICE, TEST_SECRET } from '../support.js'
 
 // Shared by the stress files: a temp data folder, the server started on it, an admin client, and the
@@ -132,4 +133,36 @@ export async function adminCall(
     json = undefined
   }
   return { status: res.status, text, json }
+}
+
+/**
+ * Runs `node dist/main.js` to its exit (for starts that must be refused), optionally through a wrapper
+ * command such as `setpriv … --` to run it as another user. Killed after `timeoutMs`.
+ */
+export function runToExit(
+  env: Record<string, string>,
+  options: { wrapper?: string[]; timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, `${ROOT}dist/main.js`]
+  return new Promise((resolve, reject) => {
+    const child = spawn(command ?? process.execPath, args, {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk
+    })
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk
+    })
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 15_000)
+    child.once('error', reject)
+    child.once('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
 }
