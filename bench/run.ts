@@ -36,6 +36,21 @@ const isProject = (name: TargetName) => name.startsWith('project-')
 const say = (line: string) => process.stderr.write(`bench: ${line}\n`)
 const fmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
 
+/** Other processes' CPU (cpu.ts) above this share of a core makes a run's numbers unreliable. */
+const BUSY_PERCENT = 10
+
+function busyWarning(records: readonly RunRecord[]): string[] {
+  const busy = records.filter((record) => record.othersCpu > BUSY_PERCENT)
+  if (busy.length === 0) return []
+  const worst = Math.max(...busy.map((record) => record.othersCpu))
+  return [
+    `**The machine was busy with other work** in ${busy.length} of ${records.length} runs (up to ${fmt.format(worst)}% ` +
+      `of a core, column "others CPU %"): those numbers understate every target and their ratios are noisy. ` +
+      'Run again on a quiet machine.',
+    '',
+  ]
+}
+
 function commandLine(argv: readonly string[]): string {
   const env = Object.entries(process.env)
     .filter(([key, value]) => key.startsWith('BENCH_') && value)
@@ -170,6 +185,7 @@ async function main(argv: string[]): Promise<void> {
       '',
       throughputTable(summaries),
       '',
+      ...busyWarning(records),
       '## Start-up to ready',
       '',
       'From spawn to the `endpoint listening` line (store read, validated and indexed).',

@@ -44,10 +44,13 @@ function plainToken(record: Candidate): string | null {
   return typeof record.userToken === 'string' && record.simulate === undefined ? record.userToken : null
 }
 
+/** The layout the seed writes (src/seed.ts FILE_HEAD): this line, then one record per line. */
+const SEED_HEAD = '{"users":['
+
 /**
- * `count` random tokens of users without a `simulate` field (reservoir sampling, fixed seed). The seed writes
- * one record per line, so the file is streamed and the benchmark's memory stays small at 1,000,000 users;
- * a file in any other layout is parsed whole.
+ * `count` random tokens of users without a `simulate` field (reservoir sampling, fixed seed). A file in the
+ * seed's layout is streamed one record per line, so the benchmark's memory stays small at 1,000,000 users;
+ * any other layout (a reformatted file, say) is parsed whole.
  */
 export async function sampleTokens(
   file: string,
@@ -74,20 +77,29 @@ export async function sampleTokens(
     input: createReadStream(file, 'utf8'),
     crlfDelay: Number.POSITIVE_INFINITY,
   })
+  let first = true
+  let streamed = false
   for await (const line of lines) {
-    const text = line.trim().replace(/,$/, '')
-    if (!text.startsWith('{') || !text.includes('"userToken"')) continue
-    try {
-      offer(JSON.parse(text) as Candidate)
-    } catch {
-      // not one record per line after all: fall back below
+    if (first) {
+      first = false
+      streamed = line.trim() === SEED_HEAD
+      if (!streamed) break
+      continue
     }
+    const text = line.trim().replace(/,$/, '')
+    if (text.startsWith('{')) offer(JSON.parse(text) as Candidate)
   }
-  if (users === 0) {
+  lines.close()
+  if (!streamed) {
     const parsed = JSON.parse(await readFile(file, 'utf8')) as { users?: Candidate[] }
     for (const record of parsed.users ?? []) offer(record)
   }
   if (tokens.length === 0) throw new Error(`${file} holds no user without a simulate field`)
+  // A small store would otherwise be walked in file order.
+  for (let i = tokens.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(next() * (i + 1))
+    ;[tokens[i], tokens[j]] = [tokens[j] as string, tokens[i] as string]
+  }
   return { tokens, users }
 }
 
