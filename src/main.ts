@@ -41,9 +41,8 @@ function reachableUrl(host: string, port: number, path: string): string {
   return `http://${shown}:${port}${path}`
 }
 
-function printCreatedSecret(config: Config, secret: string, file: string): void {
+function printCreatedSecret(config: Config, secret: string, file: string, url: string): void {
   const body = `{"${config.tokenField}":"usr_abc123"}`
-  const url = reachableUrl(config.host, config.port || 3000, config.endpointPath)
   process.stdout.write(
     `\nCreated a development signing secret in ${file} (shown once; set TALKI_SECRET to use your own):\n` +
       `  ${secret}\nTry the vendor page's example request:\n` +
@@ -55,7 +54,6 @@ async function main(): Promise<void> {
   const config = loadConfig()
   const logger = createLogger(config.logLevel)
   const { secrets, created, file } = await ensureSecret(config)
-  if (created && file) printCreatedSecret(config, created, file)
   const store = await openJsonStore({ file: config.dataFile, seedFile: config.seedFile })
 
   const startup = config.simulate ? fillDefaults(config.simulate) : null
@@ -96,6 +94,8 @@ async function main(): Promise<void> {
       logger.info({ url: endpointUrl, durationMs: startup.durationMs }, 'endpoint down at start (SIMULATE)')
     } else logger.info({ url: endpointUrl }, 'endpoint listening')
   }
+  // Printed once the port is known, so the example request names the real one (PORT=0 picks it).
+  if (created && file) printCreatedSecret(config, created, file, endpointUrl)
 
   let adminServer: Server | undefined
   if (config.adminPort !== 0) {
