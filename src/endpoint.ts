@@ -22,7 +22,7 @@ export interface EndpointDeps {
   logger: Logger
   /** QA's failure simulation and request log; an integrator's copy leaves these out. */
   simulation?: SimulationState
-  downtime?: Pick<Downtime, 'start'>
+  downtime?: Pick<Downtime, 'start' | 'isDown'>
   requestLog?: RequestLog
   hanging?: Set<Socket>
   random?: () => number
@@ -51,7 +51,9 @@ function createCustomerHandler(deps: EndpointDeps) {
     res.once('close', () => {
       const endedAt = performance.now()
       const answered = res.writableFinished
-      const gaveUp = !answered && !(res as { [CUT_BY_SERVER]?: boolean })[CUT_BY_SERVER]
+      // A `down` cuts every open connection: those requests were cut by the server, not left by the caller.
+      const cut = (res as { [CUT_BY_SERVER]?: boolean })[CUT_BY_SERVER] || deps.downtime?.isDown === true
+      const gaveUp = !answered && !cut
       const latencyMs = Math.round((endedAt - startedAt) * 10) / 10
       const token = outcome?.token ?? peekedToken
       const status = answered ? res.statusCode : null
