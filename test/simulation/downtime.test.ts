@@ -145,6 +145,10 @@ describe('down', () => {
     const wire = await slow
     expectCut(wire)
     expect(performance.now() - triggeredAt).toBeLessThan(500)
+    // The server cut it, not the caller: the request log must not say the caller gave up.
+    await until(() => e.requestLog.list().some((entry) => entry.token === 'usr_slow'))
+    const logged = e.requestLog.list().find((entry) => entry.token === 'usr_slow')
+    expect(logged).toMatchObject({ scenario: 'slow', status: null, callerGaveUpMs: null })
     await e.downtime.end()
   })
 })
