@@ -4,7 +4,18 @@ import { join } from 'node:path'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { UserRecord } from '../src/contract.js'
 import { sign } from '../src/signature.js'
-import { build, killAll, post, postToken, type ServerProcess, sleep, startServer } from './process.js'
+import {
+  build,
+  freePort,
+  killAll,
+  post,
+  postToken,
+  privateBuildDir,
+  requestJson,
+  type ServerProcess,
+  sleep,
+  startServer,
+} from './process.js'
 import { ALICE, TEST_SECRET } from './support.js'
 
 // The server as QA runs it: `node dist/main.js` in a child process, observed through its exit code, its
@@ -20,7 +31,10 @@ const USERS: UserRecord[] = [
 let dir = ''
 let dataFile = ''
 
-beforeAll(() => build(), 120_000)
+// Built into a folder of its own: other test files may build or run dist/ at the same time.
+const BUILD_DIR = privateBuildDir('main-test')
+const ENTRY = join(BUILD_DIR, 'main.js')
+beforeAll(() => build(BUILD_DIR), 120_000)
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'talki-main-'))
@@ -45,14 +59,14 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 async function started(extra: Record<string, string> = {}): Promise<{ server: ServerProcess; url: string }> {
-  const server = startServer(env(extra))
+  const server = startServer(env(extra), ENTRY)
   const line = await server.waitForLog('endpoint listening')
   return { server, url: String(line.url) }
 }
 
 /** Runs a server that must refuse to start; resolves with its exit code and output. */
 async function refusedStart(extra: Record<string, string>) {
-  const server = startServer(extra)
+  const server = startServer(extra, ENTRY)
   const { code } = await Promise.race([
     server.exited,
     sleep(10_000).then(() => ({ code: 'still running' as const })),
@@ -72,7 +86,7 @@ describe('start-up', () => {
 
   it('without TALKI_SECRET creates data/.secret (0600) and prints it once with a curl that works', async () => {
     const { TALKI_SECRET: _, ...noSecret } = env()
-    const first = startServer(noSecret)
+    const first = startServer(noSecret, ENTRY)
     await first.waitForLog('endpoint listening')
     const secretFile = join(dir, '.secret')
     const secret = (await readFile(secretFile, 'utf8')).trim()
@@ -93,7 +107,7 @@ describe('start-up', () => {
 
     first.child.kill('SIGTERM')
     expect((await first.exited).code).toBe(0)
-    const second = startServer(noSecret)
+    const second = startServer(noSecret, ENTRY)
     const line = await second.waitForLog('endpoint listening')
     expect(second.stdout()).not.toContain(secret)
     expect(second.stdout()).not.toContain('curl')
@@ -214,7 +228,7 @@ describe('SIGTERM', () => {
 
 describe('SIMULATE=down:800', () => {
   it('refuses connections at first and serves after about 800 ms', async () => {
-    const server = startServer(env({ SIMULATE: 'down:800' }))
+    const server = startServer(env({ SIMULATE: 'down:800' }), ENTRY)
     const down = await server.waitForLog('endpoint down at start (SIMULATE)')
     const downAt = performance.now()
     const url = String(down.url)
@@ -239,5 +253,33 @@ describe('SIMULATE=down:800', () => {
     expect(servedAfter).toBeGreaterThanOrEqual(700)
     expect(servedAfter).toBeLessThan(1800)
     expect(server.logs().some((line) => line.msg === 'endpoint listening' && line.url === url)).toBe(true)
+  })
+})
+
+describe('a global down set through the admin API', () => {
+  it('closes the endpoint port at once, /healthz still answers, and it clears itself when the port reopens', async () => {
+    const adminPort = await freePort()
+    const { server, url } = await started({ ADMIN_PORT: String(adminPort), ADMIN_HOST: '127.0.0.1' })
+    await server.waitForLog('admin listening')
+    const admin = `http://127.0.0.1:${adminPort}`
+    const put = await requestJson('PUT', `${admin}/api/simulation`, { scenario: 'down', durationMs: 800 })
+    expect(put.status).toBe(200)
+    const downAt = performance.now()
+    expect(await postToken(url, 'usr_abc123', { timeoutMs: 1000 })).toMatchObject({
+      kind: 'error',
+      code: 'ECONNREFUSED',
+    })
+    expect(await requestJson('GET', `${admin}/healthz`)).toMatchObject({ status: 200 })
+    for (;;) {
+      const wire = await postToken(url, 'usr_abc123', { timeoutMs: 1000 })
+      if (wire.kind === 'response') break
+      expect(wire).toMatchObject({ kind: 'error', code: 'ECONNREFUSED' })
+      expect(performance.now() - downAt).toBeLessThan(3000)
+      await sleep(25)
+    }
+    expect(performance.now() - downAt).toBeGreaterThanOrEqual(700)
+    const after = await requestJson('GET', `${admin}/api/simulation`)
+    expect(after.status).toBe(200)
+    expect((after.body as { override: unknown }).override).toBeNull()
   })
 })

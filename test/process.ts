@@ -88,6 +88,44 @@ export function postToken(url: string | URL, token: string, options: Omit<PostOp
   return post(url, signedRequest(token).body, options)
 }
 
+/** A plain JSON request (the admin API): status and parsed body; rejects on a socket error. */
+export function requestJson(
+  method: string,
+  url: string | URL,
+  body?: unknown,
+): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body)
+    const req = request(url, {
+      method,
+      agent: false,
+      timeout: 5000,
+      headers: payload === undefined ? {} : { 'Content-Type': 'application/json' },
+    })
+    req.on('timeout', () => req.destroy(new Error('requestJson: no answer in 5 s')))
+    req.on('error', reject)
+    req.on('response', (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('error', reject)
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        resolve({ status: res.statusCode ?? 0, body: text === '' ? null : JSON.parse(text) })
+      })
+    })
+    req.end(payload)
+  })
+}
+
+/** A port that was free a moment ago (for ADMIN_PORT, where 0 means "no admin API"). */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** Waits until `check` holds, polling every 10 ms, for at most `ms`. */
@@ -162,9 +200,19 @@ export async function serveEndpoint(
 // The built server as a child process: `node dist/main.js` directly, so signals reach it (npm would exit
 // at once on SIGTERM and leave node behind).
 
-/** Builds dist/ once per test file (tsc -p tsconfig.build.json). */
-export function build(): void {
-  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe', timeout: 120_000 })
+/**
+ * Builds the server (tsc -p tsconfig.build.json) into dist/, or into `outDir`: a test file that runs
+ * beside others in the same vitest run builds into its own folder, so it never rewrites files another
+ * test's server is loading. An `outDir` under node_modules/.cache still resolves the project's packages.
+ */
+export function build(outDir?: string): void {
+  const args = outDir === undefined ? ['run', 'build'] : ['run', 'build', '--', '--outDir', outDir]
+  execFileSync('npm', args, { cwd: ROOT, stdio: 'pipe', timeout: 120_000 })
+}
+
+/** A private build folder for one test file (see build). Its dist has no data/seed.json beside it. */
+export function privateBuildDir(name: string): string {
+  return `${ROOT}node_modules/.cache/talki-test-builds/${name}`
 }
 
 export type LogLine = Record<string, unknown> & { msg?: string }
@@ -187,8 +235,8 @@ const started = new Set<ChildProcess>()
  * Starts `node dist/main.js` with only PATH from this environment plus `env`, so nothing of the test
  * runner's own (NODE_ENV=test, a TALKI_SECRET) leaks in.
  */
-export function startServer(env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, [`${ROOT}dist/main.js`], {
+export function startServer(env: Record<string, string>, entry = `${ROOT}dist/main.js`): ServerProcess {
+  const child = spawn(process.execPath, [entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
