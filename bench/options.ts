@@ -35,6 +35,7 @@ export const USAGE = `npm run bench -- [options]
   --data-dir bench/data         where the stores are made/reused env BENCH_DATA_DIR
   --skip-build                  do not run npm run build first
   --skip-slow                   no slow-scenario accuracy section
+  --skip-results                print only, leave bench/RESULTS.md as it is
   --cpu-prof                    each server writes a CPU profile to <data-dir>/profiles (node --cpu-prof)
   --smoke                       1 s runs, 5 connections, 1,000 users, 1 round, no slow section, no RESULTS.md`
 
@@ -74,6 +75,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
       'skip-slow': { type: 'boolean', default: false },
       smoke: { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
+      'skip-results': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   })
@@ -103,7 +105,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
     build: !values['skip-build'],
     slow: !values['skip-slow'] && !smoke,
     dataDir,
-    resultsFile: smoke ? null : resolve(root, 'bench/RESULTS.md'),
+    resultsFile: smoke || values['skip-results'] ? null : resolve(root, 'bench/RESULTS.md'),
     poolSize: 1000,
     cpuProfDir: values['cpu-prof'] ? resolve(dataDir, 'profiles') : null,
   }
