@@ -87,7 +87,7 @@ async function measure(
   }
 }
 
-async function slowSection(options: Options, logs: string, plain: SignedRequest): Promise<SlowResult[]> {
+async function slowSection(options: Options, logs: string): Promise<SlowResult[]> {
   const base = await ensureStore(root, options.dataDir, 1000)
   const dataFile = await makeSlowStore(base, join(options.dataDir, 'slow-1000.json'), SLOW_DELAY_MS)
   const target = await startTarget(
@@ -97,8 +97,17 @@ async function slowSection(options: Options, logs: string, plain: SignedRequest)
   )
   try {
     const [slowUser] = signedPool(['usr_bench_slow'], SECRET)
+    // A user of the same store answers the requests that open the connections.
+    const [plain] = signedPool((await sampleTokens(dataFile, 1)).tokens, SECRET)
     const measureWith = (spreadMs: number) =>
-      measureSlow(target.url, slowUser as SignedRequest, plain, SLOW_DELAY_MS, SLOW_CONCURRENCY, spreadMs)
+      measureSlow(
+        target.url,
+        slowUser as SignedRequest,
+        plain as SignedRequest,
+        SLOW_DELAY_MS,
+        SLOW_CONCURRENCY,
+        spreadMs,
+      )
     // Spread over half the delay: all 500 are in flight together, and the server is not also parsing
     // 500 requests in one instant. Then the same burst all at once, for comparison.
     return [await measureWith(SLOW_DELAY_MS / 2), await measureWith(0)]
@@ -132,12 +141,10 @@ async function main(argv: string[]): Promise<void> {
     }
 
     const records: RunRecord[] = []
-    let plain: SignedRequest | undefined
     for (const users of options.sizes) {
       const dataFile = await ensureStore(root, options.dataDir, users)
       const sample = await sampleTokens(dataFile, options.poolSize)
       const pool = signedPool(sample.tokens, SECRET)
-      plain ??= pool[0]
       say(
         `${fmt.format(users)} users: store ${relative(root, dataFile)} holds ${fmt.format(sample.users)} records`,
       )
@@ -161,9 +168,9 @@ async function main(argv: string[]): Promise<void> {
     }
 
     let slow: SlowResult[] = []
-    if (options.slow && wantsProject && plain !== undefined) {
+    if (options.slow && wantsProject) {
       say(`slow scenario: ${SLOW_CONCURRENCY} concurrent requests, delayMs ${SLOW_DELAY_MS}`)
-      slow = await slowSection(options, logs, plain)
+      slow = await slowSection(options, logs)
     }
 
     const summaries = summarise(records)
