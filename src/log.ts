@@ -8,5 +8,8 @@ const REDACT = ['secret', 'secrets', 'signature', 'authorization', 'adminToken',
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   const options = { level, base: undefined, redact: { paths: REDACT, censor: '[redacted]' } }
-  return destination ? pino(options, destination) : pino(options)
+  // Synchronous writes to stdout: a line is out before the next one, nothing is lost on a crash, and a
+  // closed pipe (`npm start | head`) cannot block the exit — pino's asynchronous default waits forever
+  // for a flush that a broken pipe never finishes.
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: true }))
 }

@@ -67,7 +67,16 @@ async function main(): Promise<void> {
     logger.info({ url: endpointUrl }, 'endpoint listening')
   })
 
-  const endpoint = createEndpointApp({ ...config, secrets, store, logger, simulation, downtime, requestLog, hanging })
+  const endpoint = createEndpointApp({
+    ...config,
+    secrets,
+    store,
+    logger,
+    simulation,
+    downtime,
+    requestLog,
+    hanging,
+  })
   const endpointServer = createServer(SERVER_OPTIONS, endpoint)
   let inFlight = 0
   let drained: () => void = () => {}
@@ -143,7 +152,8 @@ async function flush(store: UserStore, logger: Logger): Promise<void> {
 
 main().catch((error: unknown) => {
   // A bad configuration or store file stops the start with one line that names it.
-  if (error instanceof ConfigError || error instanceof StoreError) process.stderr.write(`${(error as Error).message}\n`)
+  if (error instanceof ConfigError || error instanceof StoreError)
+    process.stderr.write(`${(error as Error).message}\n`)
   else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     process.stderr.write(`Cannot listen: ${(error as Error).message}\n`)
   } else process.stderr.write(`Cannot start: ${(error as Error).stack ?? String(error)}\n`)
