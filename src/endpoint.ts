@@ -106,7 +106,7 @@ function createCustomerHandler(deps: EndpointDeps) {
       )
       scenario = decision?.scenario ?? null
     }
-    performScenario(scenario, outcome, res, { downtime, hanging, random })
+    performScenario(scenario, outcome, res, { downtime, hanging, random, startedAt })
   }
 }
 

@@ -14,6 +14,8 @@ export interface PerformDeps {
   /** Sockets held open by `hang`, so a shutdown can cut them at once. */
   hanging: Set<Socket>
   random: () => number
+  /** performance.now() when the request arrived: a delay counts from then, not from when it was chosen. */
+  startedAt?: number
 }
 
 /** Marks a response whose socket the server cut on purpose, so it is not logged as the caller giving up. */
@@ -53,7 +55,10 @@ export function performScenario(
         () => {
           if (!res.destroyed) respond(res, outcome)
         },
-        Math.max(0, scenario.delayMs + jitter),
+        Math.max(
+          0,
+          scenario.delayMs + jitter - (deps.startedAt === undefined ? 0 : performance.now() - deps.startedAt),
+        ),
       )
       res.once('close', () => clearTimeout(timer))
       return
