@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { createServer, type Server } from 'node:http'
 import type { Socket } from 'node:net'
-import { createAdminApp } from './admin/app.js'
 import { RequestLog } from './admin/request-log.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { createEndpointApp } from './endpoint.js'
@@ -108,6 +107,8 @@ async function main(): Promise<void> {
 
   let adminServer: Server | undefined
   if (config.adminPort !== 0) {
+    // Loaded only when enabled: with ADMIN_PORT=0 none of the admin code (OpenAPI, static files) is loaded.
+    const { createAdminApp } = await import('./admin/app.js')
     const admin = createAdminApp({ ...config, store, simulation, downtime, requestLog, logger })
     adminServer = createServer(SERVER_OPTIONS, admin)
     const port = await listen(adminServer, config.adminPort, config.adminHost)
