@@ -7,9 +7,9 @@ import { createEndpointApp } from './endpoint.js'
 import { createLogger, type Logger } from './log.js'
 import { ensureSecret } from './secret.js'
 import { sign } from './signature.js'
-import { clearOverride, createSimulationState } from './simulation/choose.js'
+import { clearDownOverride, createSimulationState } from './simulation/choose.js'
 import { Downtime } from './simulation/downtime.js'
-import { fillDefaults } from './simulation/scenarios.js'
+import { fillDefaults, isDown } from './simulation/scenarios.js'
 import { openJsonStore, StoreError, type UserStore } from './store.js'
 
 // The composition root and the only file with top-level effects: read the configuration, open the
@@ -60,9 +60,7 @@ async function main(): Promise<void> {
   const requestLog = new RequestLog()
   const hanging = new Set<Socket>()
   const downtime = new Downtime(() => {
-    if (simulation.override?.simulation && 'scenario' in simulation.override.simulation) {
-      if (simulation.override.simulation.scenario === 'down') clearOverride(simulation)
-    }
+    clearDownOverride(simulation)
     logger.info({ url: endpointUrl }, 'endpoint listening')
   })
 
@@ -87,7 +85,7 @@ async function main(): Promise<void> {
   })
 
   let endpointUrl = ''
-  if (startup && 'scenario' in startup && startup.scenario === 'down' && config.port !== 0) {
+  if (isDown(startup) && config.port !== 0) {
     // SIMULATE=down:N — the port opens N ms after start.
     endpointUrl = reachableUrl(config.host, config.port, config.endpointPath)
     downtime.attach(endpointServer, { port: config.port, host: config.host })
@@ -97,7 +95,7 @@ async function main(): Promise<void> {
     const port = await listen(endpointServer, config.port, config.host)
     endpointUrl = reachableUrl(config.host, port, config.endpointPath)
     downtime.attach(endpointServer, { port, host: config.host })
-    if (startup && 'scenario' in startup && startup.scenario === 'down') {
+    if (isDown(startup)) {
       downtime.start(startup.durationMs)
       logger.info({ url: endpointUrl, durationMs: startup.durationMs }, 'endpoint down at start (SIMULATE)')
     } else logger.info({ url: endpointUrl }, 'endpoint listening')

@@ -100,7 +100,7 @@ export async function startStack(options: { adminToken?: string; secret?: string
   const { createAdminApp } = await import('../src/admin/app.js')
   const { RequestLog } = await import('../src/admin/request-log.js')
   const { createEndpointApp } = await import('../src/endpoint.js')
-  const { clearOverride, createSimulationState } = await import('../src/simulation/choose.js')
+  const { clearDownOverride, createSimulationState } = await import('../src/simulation/choose.js')
   const { Downtime } = await import('../src/simulation/downtime.js')
   const { openJsonStore } = await import('../src/store.js')
   const { fileURLToPath } = await import('node:url')
@@ -113,8 +113,7 @@ export async function startStack(options: { adminToken?: string; secret?: string
   const requestLog = new RequestLog()
   const hanging = new Set<import('node:net').Socket>()
   const downtime = new Downtime(() => {
-    const current = simulation.override?.simulation
-    if (current && 'scenario' in current && current.scenario === 'down') clearOverride(simulation)
+    clearDownOverride(simulation)
   })
   const endpoint = createEndpointApp({
     endpointPath: '/talki/customer',

@@ -10,7 +10,7 @@ import {
   setOverride,
 } from '../simulation/choose.js'
 import type { Downtime } from '../simulation/downtime.js'
-import { OverrideSpecSchema, SimulationSpecSchema, splitOverride } from '../simulation/scenarios.js'
+import { isDown, OverrideSpecSchema, SimulationSpecSchema, splitOverride } from '../simulation/scenarios.js'
 import type { UserStore } from '../store.js'
 import { type RequestLog, RequestLogEntrySchema } from './request-log.js'
 
@@ -101,11 +101,6 @@ function showOverride(override: Override) {
   }
 }
 
-function isDownOverride(state: SimulationState): boolean {
-  const simulation = state.override?.simulation
-  return simulation !== undefined && 'scenario' in simulation && simulation.scenario === 'down'
-}
-
 export function createApiRouter(deps: ApiDeps): express.Router {
   const { store, simulation, downtime, requestLog, logger } = deps
   const heartbeatMs = deps.heartbeatMs ?? 15_000
@@ -117,10 +112,10 @@ export function createApiRouter(deps: ApiDeps): express.Router {
 
   api.put('/simulation', async (req, res) => {
     const { simulation: next, count, probability } = splitOverride(parse(OverrideSpecSchema, req.body))
-    const nextIsDown = 'scenario' in next && next.scenario === 'down'
+    const nextIsDown = isDown(next)
     // Replacing a global `down` ends it: the operator chose another behaviour for the open port. A new
     // `down` needs no reopening: start() moves the end of the one in progress.
-    if (!nextIsDown && isDownOverride(simulation) && downtime.isDown) await downtime.end()
+    if (!nextIsDown && isDown(simulation.override?.simulation) && downtime.isDown) await downtime.end()
     setOverride(simulation, {
       simulation: next,
       ...(count === undefined ? {} : { count }),

@@ -1,6 +1,7 @@
 import type { UserRecord } from '../contract.js'
 import {
   fillDefaults,
+  isDown,
   type PlainScenario,
   type Sequence,
   type Simulation,
@@ -62,6 +63,11 @@ export function clearOverride(state: SimulationState): void {
   state.override = null
 }
 
+/** A global `down` clears itself when the endpoint port reopens. */
+export function clearDownOverride(state: SimulationState): void {
+  if (isDown(state.override?.simulation)) clearOverride(state)
+}
+
 /** POST /api/reset: no override and every sequence back at its start. */
 export function resetSimulation(state: SimulationState): void {
   state.override = null
@@ -100,10 +106,6 @@ export function chooseScenario(
     }
   }
   return null
-}
-
-function isDown(simulation: Simulation): boolean {
-  return 'scenario' in simulation && simulation.scenario === 'down'
 }
 
 // The filled form per record object; the written spec is kept beside it so a record whose

@@ -132,6 +132,12 @@ export type Simulation = Scenario | Sequence
 
 export const DEFAULT_WINDOW_MS = 10_000
 
+export function isDown(
+  simulation: Simulation | null | undefined,
+): simulation is { scenario: 'down'; durationMs: number } {
+  return simulation != null && 'scenario' in simulation && simulation.scenario === 'down'
+}
+
 export function fillPlain(spec: PlainScenarioSpec): PlainScenario {
   const filled = fillScenario(spec)
   return filled as PlainScenario
@@ -197,7 +203,9 @@ const MAIN_PARAMETER: Partial<Record<ScenarioName, string>> = {
  * Reads `SIMULATE`: JSON (`{"scenario":"slow","delayMs":6000}`, a sequence) or the short form `NAME`
  * or `NAME:N`, N filling the main parameter. Returns the reason when it is not valid.
  */
-export function parseSimulateText(text: string): { ok: true; spec: SimulationSpec } | { ok: false; reason: string } {
+export function parseSimulateText(
+  text: string,
+): { ok: true; spec: SimulationSpec } | { ok: false; reason: string } {
   const trimmed = text.trim()
   let candidate: unknown
   if (trimmed.startsWith('{') || trimmed.startsWith('"')) {
@@ -208,7 +216,8 @@ export function parseSimulateText(text: string): { ok: true; spec: SimulationSpe
     }
   } else {
     const match = /^([a-z_]+)(?::(\d+))?$/.exec(trimmed)
-    if (!match) return { ok: false, reason: `must be a scenario (${SCENARIO_NAMES.join(', ')}), NAME:N or JSON` }
+    if (!match)
+      return { ok: false, reason: `must be a scenario (${SCENARIO_NAMES.join(', ')}), NAME:N or JSON` }
     const [, name = '', n] = match
     if (!(SCENARIO_NAMES as readonly string[]).includes(name)) {
       return { ok: false, reason: `unknown scenario "${name}" (allowed: ${SCENARIO_NAMES.join(', ')})` }
