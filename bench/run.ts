@@ -2,15 +2,15 @@
 // same signed requests, A B A B in one run. Flags: see USAGE in options.ts. Progress goes to stderr; the
 // tables go to stdout and, outside smoke mode, into bench/RESULTS.md.
 
-import { existsSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import os from 'node:os'
-import { dirname, join, relative, resolve } from 'node:path'
+import { basename, dirname, join, relative, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { killAll, runCommand } from './children.js'
 import { othersPercent, sampleCpu } from './cpu.js'
-import { drive, preflight, type SignedRequest, signedPool } from './load.js'
+import { drive, type LoadResult, preflight, type SignedRequest, signedPool } from './load.js'
 import { type Options, parseOptions, type TargetName } from './options.js'
 import {
   machineLines,
@@ -24,7 +24,14 @@ import {
 } from './report.js'
 import { measureSlow, type SlowResult } from './slow.js'
 import { ensureStore, makeSlowStore, sampleTokens } from './stores.js'
-import { memoryKb, type RunningTarget, startTarget, stopTarget, type TargetContext } from './targets.js'
+import {
+  logTail,
+  memoryKb,
+  type RunningTarget,
+  startTarget,
+  stopTarget,
+  type TargetContext,
+} from './targets.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const SECRET = 'bench-secret-0f3a9c'
@@ -81,10 +88,27 @@ async function measure(
     )
     const othersCpu = othersPercent(before, sampleCpu(target.pid))
     const peakRssKb = memoryKb(target.pid, 'VmHWM')
+    keepLogIfFailed(target, load, options.dataDir)
     return { target: name, startupMs: target.startupMs, load, peakRssKb, loadRssKb, othersCpu }
   } finally {
     await stopTarget(target)
   }
+}
+
+/** A run with errors or non-2xx answers keeps the server's own output in <data-dir>/logs for a look. */
+function keepLogIfFailed(target: RunningTarget, load: LoadResult, dataDir: string): void {
+  const exited = target.child.exitCode !== null || target.child.signalCode !== null
+  if (!exited && load.errors === 0 && load.non2xx === 0) return
+  const kept = join(dataDir, 'logs', basename(target.logFile))
+  mkdirSync(dirname(kept), { recursive: true })
+  copyFileSync(target.logFile, kept)
+  const how = exited
+    ? `exited (${target.child.signalCode ?? `code ${target.child.exitCode}`})`
+    : 'is still running'
+  say(
+    `${target.name}: ${load.errors} errors, ${load.non2xx} non-2xx; the server ${how}; its output: ${relative(root, kept)}`,
+  )
+  say(logTail(target.logFile, 5))
 }
 
 async function slowSection(options: Options, logs: string): Promise<SlowResult[]> {
