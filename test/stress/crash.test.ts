@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { UserRecord } from '../../src/contract.js'
 import { openJsonStore } from '../../src/store.js'
-import { killAll, sleep } from '../process.js'
+import { killAll } from '../process.js'
 import { ALICE, TEST_SECRET } from '../support.js'
 import { adminCall, type DataDir, dataDir, figure, freePort, runToExit, start } from './stress.js'
 
