@@ -52,22 +52,29 @@ export class RequestLog {
   }
 
   record(request: CompletedRequest): RequestLogEntry {
-    const { startedAt, endedAt, arrivedAt, ...rest } = request
+    const { token } = request
     let sincePreviousMs: number | null = null
-    if (rest.token !== null) {
-      const previous = this.#lastEndedAt.get(rest.token)
-      if (previous !== undefined) sincePreviousMs = Math.round(startedAt - previous)
-      this.#lastEndedAt.delete(rest.token) // re-insert so the map stays in least-recently-used order
-      this.#lastEndedAt.set(rest.token, endedAt)
-      if (this.#lastEndedAt.size > MAX_TRACKED_TOKENS) {
+    if (token !== null) {
+      const previous = this.#lastEndedAt.get(token)
+      if (previous !== undefined) {
+        sincePreviousMs = Math.round(request.startedAt - previous)
+        this.#lastEndedAt.delete(token) // re-inserted below, so the map stays in least-recently-used order
+      } else if (this.#lastEndedAt.size >= MAX_TRACKED_TOKENS) {
         const oldest = this.#lastEndedAt.keys().next().value
         if (oldest !== undefined) this.#lastEndedAt.delete(oldest)
       }
+      this.#lastEndedAt.set(token, request.endedAt)
     }
     const entry: RequestLogEntry = {
       id: ++this.#id,
-      time: new Date(arrivedAt).toISOString(),
-      ...rest,
+      time: new Date(request.arrivedAt).toISOString(),
+      token,
+      verdict: request.verdict,
+      findings: request.findings,
+      scenario: request.scenario,
+      status: request.status,
+      latencyMs: request.latencyMs,
+      callerGaveUpMs: request.callerGaveUpMs,
       sincePreviousMs,
     }
     if (this.#entries.length < this.#capacity) this.#entries.push(entry)
