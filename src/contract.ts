@@ -40,6 +40,13 @@ export type UserRecord = z.infer<typeof UserRecordSchema>
 /** The file behind the store: `data/seed.json` and `data/db.json` share it. */
 export const StoreFileSchema = z.object({ users: z.array(z.unknown()) }).strict()
 
+/**
+ * The file layout shared by the seed and the store: `{"users":[` then one compact record per line.
+ * Diff-friendly, written piece by piece rather than as one giant string, and read one line at a time.
+ */
+export const FILE_HEAD = '{"users":[\n'
+export const FILE_TAIL = '\n]}\n'
+
 /** The error shape of every refusal: `{"error":"<code>"}`, sometimes with a detail. */
 export const ErrorBodySchema = z
   .object({ error: z.string(), detail: z.string().optional() })

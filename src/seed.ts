@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs'
 import { mkdir, rename, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { en, Faker } from '@faker-js/faker'
-import type { UserRecord } from './contract.js'
+import { FILE_HEAD, FILE_TAIL, type UserRecord } from './contract.js'
 
 // The deterministic data set of SPEC §4: the named users (the vendor page's example, one user per
 // scenario, edge profiles) followed by `count` faker users. Same options → same records → same bytes.
@@ -161,13 +161,6 @@ export function* seedRecords(options: SeedOptions): Generator<UserRecord> {
 export function generateSeed(options: SeedOptions): { users: UserRecord[] } {
   return { users: [...seedRecords(options)] }
 }
-
-/**
- * The file layout shared by the seed and the store: `{"users":[` then one compact record per line.
- * Diff-friendly, and written piece by piece rather than as one giant string.
- */
-export const FILE_HEAD = '{"users":[\n'
-export const FILE_TAIL = '\n]}\n'
 
 /**
  * Streams the seed to `out` (through a temp file renamed into place, so a crash leaves no torn seed).

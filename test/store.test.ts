@@ -1,8 +1,9 @@
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { UserRecord } from '../src/contract.js'
+import { FILE_HEAD, FILE_TAIL, type UserRecord, UserRecordSchema } from '../src/contract.js'
 import { NAMED_USERS, writeSeedFile } from '../src/seed.js'
 import { openJsonStore, StoreError } from '../src/store.js'
 
@@ -229,5 +230,242 @@ describe('openJsonStore: a store that cannot be written', () => {
       await expectStoreError(opening, file, 'not writable')
     }
     await chmod(folder, 0o700)
+  })
+})
+
+/** A store file in the one-record-per-line layout the store reads line by line. */
+function lineFile(lines: string[]): string {
+  return FILE_HEAD + lines.join(',\n') + FILE_TAIL
+}
+
+describe('openJsonStore: the one-record-per-line layout', () => {
+  it('opens a line exactly when JSON.parse and UserRecordSchema accept the file, with the same record', async () => {
+    await mkdir(join(dir, 'data'))
+    // Near misses of what JSON.stringify writes: odd characters, numbers, keys, then a byte changed.
+    const text = fc.string({
+      unit: fc.constantFrom('a', 'Z', ' ', '"', '\\', '\t', 'é', '€', '😀', '\u0130', '\u212a', '{', ','),
+      maxLength: 6,
+    })
+    const number = fc.oneof(
+      fc.double(),
+      fc.constantFrom(0, -0, 1e21, 1e-7, 5e-324, Number.MAX_VALUE),
+      fc.integer(),
+    )
+    const plain = fc.oneof(text, number, fc.boolean())
+    const wild = fc.oneof(plain, fc.constant(null), fc.dictionary(text, text), fc.constant(''))
+    // Mostly records UserRecordSchema accepts, so that a changed byte or a wild value decides.
+    const record = fc
+      .record(
+        {
+          userToken: fc.oneof(
+            { weight: 8, arbitrary: text.filter((t) => t !== '') },
+            fc.constantFrom('', 'x'.repeat(257)),
+            number,
+          ),
+          name: fc.oneof({ weight: 8, arbitrary: text }, wild),
+          email: text,
+          plan: text,
+          fields: fc.oneof(
+            { weight: 8, arbitrary: fc.dictionary(text, plain, { maxKeys: 4 }) },
+            fc.dictionary(fc.oneof(text, fc.constant('__proto__')), wild, { maxKeys: 3 }),
+            wild,
+          ),
+          simulate: fc.constantFrom('ok', 'explode', { scenario: 'slow', delayMs: 10 }),
+          extra: text,
+        },
+        { requiredKeys: ['userToken'] },
+      )
+      .map((r) => {
+        const { extra, simulate, ...rest } = r
+        // An unknown key or a scenario only now and then.
+        return {
+          ...rest,
+          ...(extra?.startsWith('a') ? { extra } : {}),
+          ...(simulate === 'ok' && extra === '' ? { simulate } : {}),
+        }
+      })
+    const edit = fc.record({
+      at: fc.nat(),
+      cut: fc.nat({ max: 2 }),
+      put: fc.constantFrom(
+        '',
+        ' ',
+        '"',
+        '\\',
+        '\t',
+        '\u0001',
+        '1',
+        'e5',
+        '-',
+        '.',
+        '0',
+        ',',
+        '}',
+        '{',
+        'x',
+        '\u0130',
+        '\xff',
+        '"userToken":"d",',
+        '"fields":{},',
+      ),
+    })
+    const literal = fc.stringMatching(/^-?[0-9]{0,3}(\.[0-9]{0,2})?([eE][+-]?[0-9]{1,3})?$/)
+    const line = fc
+      .tuple(record, fc.option(edit, { nil: undefined, freq: 2 }), literal, fc.nat({ max: 5 }))
+      .map(([r, change, num, variant]) => {
+        let out = JSON.stringify(r)
+        // A raw number literal as a field value, as a person might write it.
+        if (variant === 1) out = `{"userToken":"usr_n","fields":{"n":${num}}}`
+        if (variant === 2) out = out.replace('{', '{"userToken":"usr_first",') // a duplicate key
+        if (variant === 3)
+          out = `{"userToken":"usr_big","fields":{"n":${'9'.repeat(300 + (num.length % 20))}}}`
+        if (!change) return out
+        const at = change.at % (out.length + 1)
+        return out.slice(0, at) + change.put + out.slice(at + change.cut)
+      })
+    const target = join(dir, 'data', 'db.json')
+    await fc.assert(
+      fc.asyncProperty(line, fc.option(fc.nat(), { freq: 4 }), async (one, badByteAt) => {
+        // Written as UTF-8 (a lone surrogate becomes U+FFFD), sometimes with a byte that is not UTF-8.
+        const bytes = Buffer.from(lineFile([one]))
+        const at = FILE_HEAD.length + ((badByteAt ?? 0) % Buffer.byteLength(one))
+        const content =
+          badByteAt === null
+            ? bytes
+            : Buffer.concat([bytes.subarray(0, at), Buffer.from([0xff]), bytes.subarray(at)])
+        await writeFile(target, content)
+        let expected: unknown[] | undefined
+        try {
+          const users = (JSON.parse(content.toString('utf8')) as { users: unknown[] }).users
+          if (users.every((u) => UserRecordSchema.safeParse(u).success)) expected = users
+        } catch {}
+        const opened = await openJsonStore({ file: target, seedFile }).catch((e: unknown) => e)
+        if (expected === undefined) {
+          expect(opened, one).toBeInstanceOf(StoreError)
+        } else {
+          expect(opened, one).not.toBeInstanceOf(Error)
+          const store = opened as Awaited<ReturnType<typeof openJsonStore>>
+          expect((await store.list({ offset: 0, limit: 10 })).users, one).toEqual(expected)
+          const user = expected[0] as UserRecord | undefined
+          if (user) expect(await store.find(user.userToken), one).toEqual(user)
+        }
+      }),
+      {
+        numRuns: 600,
+        // Each boundary of what the line reader accepts, once for sure.
+        examples: [
+          '{"userToken":""}',
+          `{"userToken":"${'x'.repeat(256)}"}`,
+          `{"userToken":"${'x'.repeat(257)}"}`,
+          `{"userToken":"${'😀'.repeat(128)}"}`,
+          `{"userToken":"${'😀'.repeat(129)}"}`,
+          '{"userToken":"a"} ',
+          '{"userToken":"a"}}',
+          '{"userToken":"a"',
+          '{"userToken":"a",}',
+          '{"userToken":"a","userToken":""}',
+          '{"userToken":"","userToken":"a"}',
+          '{"userToken":"a\tb"}',
+          '{"userToken":"a\\u0041"}',
+          '{"userToken":"a","fields":{}}',
+          '{"userToken":"a","fields":{"__proto__":1}}',
+          '{"userToken":"a","fields":{"n":1e400}}',
+          '{"userToken":"a","fields":{"n":-0.5,"m":0,"t":true,"f":false,"s":""}}',
+          '{"userToken":"a","fields":{"n":01}}',
+          '{"userToken":"a","fields":{"n":1.}}',
+          '{"userToken":"a","fields":{"n":-}}',
+          '{"userToken":"a","fields":{"n":tru}}',
+          '{"userToken":"a","fields":{"n":null}}',
+          '{"userToken":"a","fields":{"n":[1]}}',
+          '{"userToken":"a","fields":{"n":1},"fields":{}}',
+          '{"userToken":"a","name":1}',
+          '{"userToken":"a","simulate":"ok"}',
+          '{"userToken":"a","other":"x"}',
+          '{"name":"a"}',
+          '{}',
+        ].map((example) => [example, null] as [string, number | null]),
+      },
+    )
+  })
+
+  it('writes the lines it did not change as their original bytes, changed ones as JSON.stringify', async () => {
+    await mkdir(join(dir, 'data'))
+    const kept = [
+      '{"userToken": "usr_a",  "name":"A"}',
+      '{"userToken":"usr_b","name":"Jos\\u00e9"}',
+      '{"userToken":"usr_c"}',
+    ]
+    await writeFile(file, lineFile(kept))
+    const store = await openJsonStore({ file, seedFile })
+    expect(await store.find('usr_b')).toEqual({ userToken: 'usr_b', name: 'José' })
+    expect(await store.upsert({ userToken: 'usr_b', name: 'B' })).toBe('replaced')
+    expect(await store.upsert({ userToken: 'usr_d', plan: 'pro' })).toBe('created')
+    expect(await readFile(file, 'utf8')).toBe(
+      lineFile([
+        kept[0] as string,
+        '{"userToken":"usr_b","name":"B"}',
+        kept[2] as string,
+        '{"userToken":"usr_d","plan":"pro"}',
+      ]),
+    )
+    expect(await store.remove('usr_c')).toBe(true)
+    expect(await readFile(file, 'utf8')).toBe(
+      lineFile([kept[0] as string, '{"userToken":"usr_b","name":"B"}', '{"userToken":"usr_d","plan":"pro"}']),
+    )
+  })
+
+  it('replaces and removes the first line like any other', async () => {
+    const store = await openJsonStore({ file, seedFile })
+    expect(await store.upsert({ userToken: 'usr_abc123', name: 'Alice B' })).toBe('replaced')
+    expect((await store.list({ offset: 0, limit: 1 })).users).toEqual([
+      { userToken: 'usr_abc123', name: 'Alice B' },
+    ])
+    expect(await store.remove('usr_abc123')).toBe(true)
+    expect(await store.find('usr_abc123')).toBeUndefined()
+    expect(await store.remove('usr_abc123')).toBe(false)
+    expect((await usersOnDisk()).map((u) => u.userToken)).not.toContain('usr_abc123')
+    expect(await store.upsert({ userToken: 'usr_abc123' })).toBe('created')
+    expect((await usersOnDisk()).at(-1)).toEqual({ userToken: 'usr_abc123' })
+  })
+
+  it('hands out a fresh record on every read, so a caller cannot change the store', async () => {
+    const store = await openJsonStore({ file, seedFile })
+    const alice = (await store.find('usr_abc123')) as UserRecord
+    alice.name = 'Mallory'
+    ;(alice.fields as Record<string, unknown>).mrr = 0
+    const listed = (await store.list({ offset: 0, limit: 1 })).users[0] as UserRecord
+    listed.plan = 'stolen'
+    expect(await store.find('usr_abc123')).toEqual(NAMED_USERS[0])
+    expect((await store.list({ offset: 0, limit: 1 })).users[0]).toEqual(NAMED_USERS[0])
+  })
+
+  it('searches lines whose text hides the match: escapes, İ and the Kelvin sign, final sigma', async () => {
+    await mkdir(join(dir, 'data'))
+    await writeFile(
+      file,
+      lineFile([
+        '{"userToken":"usr_esc","name":"Z\\u00fcrich \\u0041da"}',
+        '{"userToken":"usr_dot","name":"X\u0130Y"}',
+        '{"userToken":"usr_kelvin","name":"\u212aelvin"}',
+        '{"userToken":"usr_sigma","name":"ΟΔΟΣ"}',
+        '{"userToken":"usr_plain","name":"Plain","fields":{"note":"zürich ada kelvin"}}',
+      ]),
+    )
+    const store = await openJsonStore({ file, seedFile })
+    const tokens = async (q: string) =>
+      (await store.list({ q, offset: 0, limit: 10 })).users.map((u) => u.userToken)
+    expect(await tokens('zürich')).toEqual(['usr_esc'])
+    expect(await tokens('ADA')).toEqual(['usr_esc'])
+    expect(await tokens('xi')).toEqual(['usr_dot'])
+    expect(await tokens('KELVIN')).toEqual(['usr_kelvin'])
+    expect(await tokens('οδος')).toEqual(['usr_sigma'])
+    expect(await tokens('usr_')).toHaveLength(5)
+    await store.upsert({ userToken: 'usr_plain', name: 'Ada Plain' })
+    await store.upsert({ userToken: 'usr_new', email: 'ada@example.com' })
+    expect(await tokens('ada')).toEqual(['usr_esc', 'usr_plain', 'usr_new'])
+    expect(await store.list({ q: 'ada', offset: 1, limit: 1 })).toEqual({
+      total: 3,
+      users: [{ userToken: 'usr_plain', name: 'Ada Plain' }],
+    })
   })
 })
