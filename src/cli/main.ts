@@ -321,6 +321,14 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // A reader that stops early (`talki-endpoint send … | head`) closes the pipe: the rest of the output
+  // goes nowhere, quietly, and the exit code still says how the command went.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error
+      stream.write = () => true
+    })
+  }
   const code = await run({
     argv: process.argv.slice(2),
     env: process.env,
