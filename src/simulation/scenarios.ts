@@ -37,17 +37,8 @@ export const SCENARIO_NAMES = [...PLAIN_SCENARIO_NAMES, 'down', 'flaky'] as cons
 export type ScenarioName = (typeof SCENARIO_NAMES)[number]
 export type PlainScenarioName = (typeof PLAIN_SCENARIO_NAMES)[number]
 
-const plainObject = z.discriminatedUnion('scenario', [
-  ok,
-  slow,
-  notFound,
-  unauthorized,
-  error,
-  reset,
-  hang,
-  malformed,
-  wrongShape,
-])
+const plainObjects = [ok, slow, notFound, unauthorized, error, reset, hang, malformed, wrongShape] as const
+const plainObject = z.discriminatedUnion('scenario', [...plainObjects])
 /** A plain scenario as written: its bare name or its object. */
 export const PlainScenarioSpecSchema = z.union([z.enum(PLAIN_SCENARIO_NAMES), plainObject])
 
@@ -57,19 +48,7 @@ const flaky = strict({
   windowMs: ms.optional(),
 })
 
-const scenarioObject = z.discriminatedUnion('scenario', [
-  ok,
-  slow,
-  notFound,
-  unauthorized,
-  error,
-  reset,
-  hang,
-  malformed,
-  wrongShape,
-  down,
-  flaky,
-])
+const scenarioObject = z.discriminatedUnion('scenario', [...plainObjects, down, flaky])
 
 export const SequenceSpecSchema = strict({
   sequence: z.array(PlainScenarioSpecSchema).min(1).max(100),
