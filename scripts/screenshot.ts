@@ -5,12 +5,11 @@
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
 import { sign } from '../src/signature.js'
+import { CHROMIUM, launchChromium } from '../test/browser.js'
 import { post } from '../test/process.js'
 import { startStack, TEST_SECRET } from '../test/support.js'
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
 const OUT = fileURLToPath(new URL('../docs/dashboard.png', import.meta.url))
 const TALKI_TIMEOUT_MS = 5000
 
@@ -23,17 +22,7 @@ const body = (token: string) => JSON.stringify({ userToken: token })
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const stack = await startStack()
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-})
+const browser = await launchChromium()
 try {
   const url = stack.endpointUrl
   const talki = (token: string) => post(url, body(token), { timeoutMs: TALKI_TIMEOUT_MS })

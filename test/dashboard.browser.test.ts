@@ -1,16 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { UserRecord } from '../src/contract.js'
 import { sign } from '../src/signature.js'
 import { SCENARIO_NAMES } from '../src/simulation/scenarios.js'
+import { CHROMIUM, launchChromium } from './browser.js'
 import { post, postToken } from './process.js'
 import { type Stack, startStack, TEST_SECRET } from './support.js'
 
 // The dashboard in Debian's headless Chromium, against the whole stack served in this process. Every
 // check that something happened on the endpoint is made over the wire with node:http, not in the page.
 
-const CHROMIUM = '/usr/bin/chromium'
 const HAS_CHROMIUM = existsSync(CHROMIUM)
 if (!HAS_CHROMIUM) {
   if (process.env.CI === 'true') {
@@ -30,21 +30,6 @@ const ADMIN_TOKEN = 'dashboard-admin-token-42'
 const WAIT = { timeout: 5000 }
 
 let browser: Browser
-
-async function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    timeout: 15_000,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  })
-}
 
 interface Opened {
   page: Page
@@ -94,7 +79,7 @@ describe.runIf(HAS_CHROMIUM)('dashboard in headless Chromium', () => {
   let opened: Opened | undefined
 
   beforeAll(async () => {
-    ;[browser, stack] = await Promise.all([launch(), startStack()])
+    ;[browser, stack] = await Promise.all([launchChromium(), startStack()])
   })
   afterAll(async () => {
     await browser?.close()
@@ -287,7 +272,7 @@ describe.runIf(HAS_CHROMIUM)('dashboard with ADMIN_TOKEN', () => {
   let stack: Stack
 
   beforeAll(async () => {
-    ;[browser, stack] = await Promise.all([launch(), startStack({ adminToken: ADMIN_TOKEN })])
+    ;[browser, stack] = await Promise.all([launchChromium(), startStack({ adminToken: ADMIN_TOKEN })])
   })
   afterAll(async () => {
     await browser?.close()
