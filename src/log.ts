@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs'
 import { type DestinationStream, type Logger, pino } from 'pino'
 
 export type { Logger }
@@ -6,10 +7,72 @@ export type { Logger }
 // token are never passed to the logger; the redaction is a second line of defence.
 const REDACT = ['secret', 'secrets', 'signature', 'authorization', 'adminToken']
 
+/** Above this many characters waiting, a batch is written at once rather than at the end of the turn. */
+const MAX_BATCH_CHARS = 64 * 1024
+const EAGAIN_PAUSE = new Int32Array(new SharedArrayBuffer(4))
+
+/**
+ * Where the server's log lines go: every line logged in one turn of the event loop is written with one
+ * synchronous `write` when the turn ends (a `setImmediate`), and whatever is left at exit. Under load one
+ * write carries the lines of many requests (a line cost ~6 µs with a write each, ~2 µs batched); when idle
+ * a line is out within the turn. Synchronous, so nothing waits on an asynchronous flush at exit; a closed
+ * reader (`npm start | head`) drops the rest quietly — sonic-boom's `flushSync` would retry EPIPE forever.
+ * A `kill -9` loses at most the lines of the turn it interrupts.
+ */
+export class BatchedLines implements DestinationStream {
+  readonly #fd: number
+  #pending = ''
+  #scheduled = false
+  #closed = false
+
+  constructor(fd: number) {
+    this.#fd = fd
+  }
+
+  write(line: string): void {
+    if (this.#closed) return
+    this.#pending += line
+    if (this.#pending.length >= MAX_BATCH_CHARS) this.flush()
+    else if (!this.#scheduled) {
+      this.#scheduled = true
+      setImmediate(this.#endOfTurn)
+    }
+  }
+
+  /** Writes what is waiting now; pino's `logger.flush(cb)` lands here. */
+  flush(done?: (error?: Error) => void): void {
+    const text = this.#pending
+    this.#pending = ''
+    if (text !== '' && !this.#closed) this.#writeAll(Buffer.from(text))
+    done?.()
+  }
+
+  readonly #endOfTurn = (): void => {
+    this.#scheduled = false
+    this.flush()
+  }
+
+  #writeAll(bytes: Buffer): void {
+    let offset = 0
+    while (offset < bytes.length) {
+      try {
+        offset += writeSync(this.#fd, bytes, offset)
+      } catch (error) {
+        // A non-blocking pipe that is full: wait for the reader, as a blocking write would.
+        if ((error as NodeJS.ErrnoException).code === 'EAGAIN') Atomics.wait(EAGAIN_PAUSE, 0, 0, 1)
+        else {
+          this.#closed = true
+          return
+        }
+      }
+    }
+  }
+}
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   const options = { level, base: undefined, redact: { paths: REDACT, censor: '[redacted]' } }
-  // Synchronous writes to stdout: a line is out before the next one, nothing is lost on a crash, and a
-  // closed pipe (`npm start | head`) cannot block the exit — pino's asynchronous default waits forever
-  // for a flush that a broken pipe never finishes.
-  return pino(options, destination ?? pino.destination({ dest: 1, sync: true }))
+  if (destination) return pino(options, destination)
+  const stdout = new BatchedLines(1)
+  process.on('exit', () => stdout.flush())
+  return pino(options, stdout)
 }

@@ -101,7 +101,10 @@ async function main(): Promise<void> {
     } else logger.info({ url: endpointUrl }, 'endpoint listening')
   }
   // Printed once the port is known, so the example request names the real one (PORT=0 picks it).
-  if (created && file) printCreatedSecret(config, created, file, endpointUrl)
+  if (created && file) {
+    logger.flush()
+    printCreatedSecret(config, created, file, endpointUrl)
+  }
 
   let adminServer: Server | undefined
   if (config.adminPort !== 0) {
