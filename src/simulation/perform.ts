@@ -51,15 +51,16 @@ export function performScenario(
       return
     case 'slow': {
       const jitter = scenario.jitterMs === 0 ? 0 : Math.round((deps.random() * 2 - 1) * scenario.jitterMs)
-      const timer = setTimeout(
-        () => {
-          if (!res.destroyed) respond(res, outcome)
-        },
-        Math.max(
-          0,
-          scenario.delayMs + jitter - (deps.startedAt === undefined ? 0 : performance.now() - deps.startedAt),
-        ),
-      )
+      const answerAt = (deps.startedAt ?? performance.now()) + scenario.delayMs + jitter
+      let timer: NodeJS.Timeout | undefined
+      const answerWhenDue = (): void => {
+        const remaining = answerAt - performance.now()
+        // Node's timers run on the event loop's millisecond clock, read at the start of a turn, so one can
+        // fire a little early; a delay is never shorter than asked.
+        if (remaining > 0) timer = setTimeout(answerWhenDue, Math.ceil(remaining))
+        else if (!res.destroyed) respond(res, outcome)
+      }
+      answerWhenDue()
       res.once('close', () => clearTimeout(timer))
       return
     }

@@ -67,6 +67,16 @@ describe('slow', () => {
     expect(answered.ms).toBeLessThan(1300)
   })
 
+  it('never answers before delayMs has passed since the request arrived (Node timers can fire early)', async () => {
+    const e = await serve([user('usr_slow', { scenario: 'slow', delayMs: 30 })])
+    const wires = await Promise.all(Array.from({ length: 20 }, () => postToken(e.url, 'usr_slow')))
+    expect(wires.map((wire) => expectResponse(wire).status)).toEqual(Array(20).fill(200))
+    await until(() => e.requestLog.list().length === 20)
+    const held = e.requestLog.list().map((entry) => entry.latencyMs)
+    expect(Math.min(...held)).toBeGreaterThanOrEqual(30)
+    expect(Math.max(...held)).toBeLessThan(1000)
+  })
+
   it('applies jitter from the injected random: 0 gives delayMs − jitterMs', async () => {
     const e = await serve([user('usr_slow', { scenario: 'slow', delayMs: 300, jitterMs: 200 })], () => 0)
     const wire = expectResponse(await postToken(e.url, 'usr_slow'))
