@@ -22,9 +22,10 @@ import {
   throughputTable,
   writeResults,
 } from './report.js'
-import { measureSlow, type SlowResult } from './slow.js'
-import { ensureStore, makeSlowStore, sampleTokens } from './stores.js'
+import { lateness, measureSlowApart, type SlowResult } from './slow.js'
+import { ensureStore, makeSlowStore, SLOW_TOKEN, sampleTokens } from './stores.js'
 import {
+  freePort,
   logTail,
   memoryKb,
   type RunningTarget,
@@ -111,27 +112,60 @@ function keepLogIfFailed(target: RunningTarget, load: LoadResult, dataDir: strin
   say(logTail(target.logFile, 5))
 }
 
+/** The request log's latencyMs for `token`, newest 1,000 requests, read from the admin API. */
+async function serverLatencies(adminUrl: string, token: string): Promise<number[]> {
+  const answer = (await (await fetch(`${adminUrl}/api/requests?limit=1000`)).json()) as {
+    requests: { token: string | null; latencyMs: number }[]
+  }
+  return answer.requests.filter((entry) => entry.token === token).map((entry) => entry.latencyMs)
+}
+
 async function slowSection(options: Options, logs: string): Promise<SlowResult[]> {
   const base = await ensureStore(root, options.dataDir, 1000)
   const dataFile = await makeSlowStore(base, join(options.dataDir, 'slow-1000.json'), SLOW_DELAY_MS)
+  const adminPort = await freePort()
+  const adminUrl = `http://127.0.0.1:${adminPort}`
   const target = await startTarget(
     'project-warn',
-    { root, dataFile, secret: SECRET, logDir: logs },
+    { root, dataFile, secret: SECRET, logDir: logs, env: { ADMIN_PORT: String(adminPort) } },
     READY_TIMEOUT_MS,
   )
   try {
-    const [slowUser] = signedPool(['usr_bench_slow'], SECRET)
+    // The admin port opens just after the endpoint's, which is what startTarget waits for.
+    for (
+      let tries = 0;
+      !(await fetch(`${adminUrl}/api/requests`, { method: 'DELETE' }).then(
+        (answer) => answer.ok,
+        () => false,
+      ));
+      tries += 1
+    ) {
+      if (tries === 100) throw new Error(`the admin API did not answer at ${adminUrl}`)
+      await sleep(50)
+    }
+    const [slowUser] = signedPool([SLOW_TOKEN], SECRET)
     // A user of the same store answers the requests that open the connections.
-    const [plain] = signedPool((await sampleTokens(dataFile, 1)).tokens, SECRET)
-    const measureWith = (spreadMs: number) =>
-      measureSlow(
-        target.url,
-        slowUser as SignedRequest,
-        plain as SignedRequest,
-        SLOW_DELAY_MS,
-        SLOW_CONCURRENCY,
+    const [plainUser] = signedPool((await sampleTokens(dataFile, 1)).tokens, SECRET)
+    const measureWith = async (spreadMs: number): Promise<SlowResult> => {
+      await fetch(`${adminUrl}/api/requests`, { method: 'DELETE' })
+      const plan = {
+        url: target.url,
+        slowUser: slowUser as SignedRequest,
+        plainUser: plainUser as SignedRequest,
+        delayMs: SLOW_DELAY_MS,
+        concurrency: SLOW_CONCURRENCY,
         spreadMs,
-      )
+      }
+      const client = await measureSlowApart(plan)
+      const server = await serverLatencies(adminUrl, SLOW_TOKEN)
+      return {
+        ...client,
+        concurrency: SLOW_CONCURRENCY,
+        delayMs: SLOW_DELAY_MS,
+        spreadMs,
+        serverLate: server.length === SLOW_CONCURRENCY ? lateness(server, SLOW_DELAY_MS) : null,
+      }
+    }
     // Spread over half the delay: all 500 are in flight together, and the server is not also parsing
     // 500 requests in one instant. Then the same burst all at once, for comparison.
     return [await measureWith(SLOW_DELAY_MS / 2), await measureWith(0)]
@@ -229,7 +263,9 @@ async function main(argv: string[]): Promise<void> {
         ? 'Not measured in this run (needs a project target; off with --skip-slow and in smoke mode).'
         : `${SLOW_CONCURRENCY} requests for a user whose own \`simulate\` is ` +
           `\`{"scenario":"slow","delayMs":${SLOW_DELAY_MS}}\` (project, LOG_LEVEL=warn), on ${SLOW_CONCURRENCY} ` +
-          'connections opened beforehand; "late" is latency minus the delay. First sent evenly over half the ' +
+          'keep-alive connections opened beforehand, from a client process of its own on raw sockets ' +
+          '(bench/slow-client.ts); "late" is latency minus the delay. The server-side column is the request ' +
+          "log's latencyMs (arrival to answer written) minus the delay. First sent evenly over half the " +
           'delay, so all are in flight together (the timer under load); then all at once (the timer plus ' +
           `working through a simultaneous burst).\n\n${slowTable(slow)}`,
       '',

@@ -103,14 +103,16 @@ export async function sampleTokens(
   return { tokens, users }
 }
 
+export const SLOW_TOKEN = 'usr_bench_slow'
+
 /**
  * A store with one extra user whose own scenario is `slow` for `delayMs`: the base store's users, plus
- * `usr_bench_slow`, written beside it.
+ * SLOW_TOKEN, written beside it.
  */
 export async function makeSlowStore(base: string, out: string, delayMs: number): Promise<string> {
   const parsed = JSON.parse(await readFile(base, 'utf8')) as { users: unknown[] }
   parsed.users.push({
-    userToken: 'usr_bench_slow',
+    userToken: SLOW_TOKEN,
     name: 'Slow Bench',
     simulate: { scenario: 'slow', delayMs },
   })

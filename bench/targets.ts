@@ -15,6 +15,8 @@ export interface TargetContext {
   logDir: string
   /** When set, each server writes a CPU profile here on exit. */
   cpuProfDir?: string | null
+  /** Set last, over the target's own variables (the slow section turns the admin API on). */
+  env?: Record<string, string>
 }
 
 interface TargetSpec {
@@ -59,7 +61,7 @@ export function logTail(file: string, lines = 15): string {
 }
 
 /** A port that was free a moment ago: the same for every target, and known before the server logs anything. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolvePort, rejectPort) => {
     const probe = createServer()
     probe.once('error', rejectPort)
@@ -128,6 +130,7 @@ export async function startTarget(
       TALKI_SECRET: context.secret,
       DATA_FILE: context.dataFile,
       ...spec.env,
+      ...context.env,
     },
   })
   closeSync(out)
