@@ -1,12 +1,5 @@
 import type { UserRecord } from '../contract.js'
-import {
-  fillDefaults,
-  isDown,
-  type PlainScenario,
-  type Sequence,
-  type Simulation,
-  type SimulationSpec,
-} from './scenarios.js'
+import { fillDefaults, isDown, type PlainScenario, type Sequence, type Simulation } from './scenarios.js'
 
 // Picks the scenario for one request (SPEC §5). Pure: time and randomness come from the input, and
 // the only thing it changes is the state object it is given (override count, sequence cursors).
@@ -108,21 +101,9 @@ export function chooseScenario(
   return null
 }
 
-// The filled form per record object; the written spec is kept beside it so a record whose
-// `simulate` was changed in place is filled again rather than served stale.
-const userSimulations = new WeakMap<UserRecord, { spec: SimulationSpec; simulation: Simulation }>()
-
 function userSimulation(user: UserRecord): Simulation | null {
-  const spec = user.simulate
-  if (spec === undefined) return null
-  const cached = userSimulations.get(user)
-  if (cached !== undefined && cached.spec === spec) return cached.simulation
-  const simulation = fillDefaults(spec)
-  userSimulations.set(user, { spec, simulation })
-  return simulation
+  return user.simulate === undefined ? null : fillDefaults(user.simulate)
 }
-
-const flakySequences = new WeakMap<object, Sequence>()
 
 function resolve(
   state: SimulationState,
@@ -136,10 +117,9 @@ function resolve(
     return step(state.cursors, cursorKey(source, generation, simulation.windowMs, token), simulation, now)
   }
   if (simulation.scenario === 'flaky') {
-    let sequence = flakySequences.get(simulation)
-    if (sequence === undefined) {
-      sequence = { sequence: [simulation.failWith, { scenario: 'ok' }], windowMs: simulation.windowMs }
-      flakySequences.set(simulation, sequence)
+    const sequence: Sequence = {
+      sequence: [simulation.failWith, { scenario: 'ok' }],
+      windowMs: simulation.windowMs,
     }
     return step(state.cursors, cursorKey(source, generation, sequence.windowMs, token), sequence, now)
   }
