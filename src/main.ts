@@ -1,14 +1,11 @@
 #!/usr/bin/env node
 import { createServer, type Server } from 'node:http'
-import type { Socket } from 'node:net'
-import { RequestLog } from './admin/request-log.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { createEndpointApp } from './endpoint.js'
 import { createLogger, type Logger } from './log.js'
 import { ensureSecret } from './secret.js'
+import { createSharedState } from './shared-state.js'
 import { sign } from './signature.js'
-import { clearDownOverride, createSimulationState } from './simulation/choose.js'
-import { Downtime } from './simulation/downtime.js'
 import { fillDefaults, isDown } from './simulation/scenarios.js'
 import { openJsonStore, StoreError, type UserStore } from './store.js'
 
@@ -56,24 +53,10 @@ async function main(): Promise<void> {
   const store = await openJsonStore({ file: config.dataFile, seedFile: config.seedFile })
 
   const startup = config.simulate ? fillDefaults(config.simulate) : null
-  const simulation = createSimulationState(startup)
-  const requestLog = new RequestLog()
-  const hanging = new Set<Socket>()
-  const downtime = new Downtime(() => {
-    clearDownOverride(simulation)
-    logger.info({ url: endpointUrl }, 'endpoint listening')
-  })
+  const shared = createSharedState(startup, () => logger.info({ url: endpointUrl }, 'endpoint listening'))
+  const { downtime, hanging } = shared
 
-  const endpoint = createEndpointApp({
-    ...config,
-    secrets,
-    store,
-    logger,
-    simulation,
-    downtime,
-    requestLog,
-    hanging,
-  })
+  const endpoint = createEndpointApp({ ...config, ...shared, secrets, store, logger })
   const endpointServer = createServer(SERVER_OPTIONS, endpoint)
   let inFlight = 0
   let drained: () => void = () => {}
@@ -110,7 +93,7 @@ async function main(): Promise<void> {
   if (config.adminPort !== 0) {
     // Loaded only when enabled: with ADMIN_PORT=0 none of the admin code (OpenAPI, static files) is loaded.
     const { createAdminApp } = await import('./admin/app.js')
-    const admin = createAdminApp({ ...config, store, simulation, downtime, requestLog, logger })
+    const admin = createAdminApp({ ...config, ...shared, store, logger })
     adminServer = createServer(SERVER_OPTIONS, admin)
     const port = await listen(adminServer, config.adminPort, config.adminHost)
     logger.info({ url: reachableUrl(config.adminHost, port, '/') }, 'admin listening')

@@ -2,12 +2,13 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { type Agent, createServer, type IncomingHttpHeaders, request, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { RequestLog } from '../src/admin/request-log.js'
+import type { RequestLog } from '../src/admin/request-log.js'
 import type { UserRecord } from '../src/contract.js'
 import { createEndpointApp } from '../src/endpoint.js'
 import { createLogger } from '../src/log.js'
-import { createSimulationState, type SimulationState } from '../src/simulation/choose.js'
-import { Downtime } from '../src/simulation/downtime.js'
+import { createSharedState } from '../src/shared-state.js'
+import type { SimulationState } from '../src/simulation/choose.js'
+import type { Downtime } from '../src/simulation/downtime.js'
 import { memoryStore, signedRequest, TEST_SECRET } from './support.js'
 
 // Talking to a real server over real sockets: a small node:http client that reports what arrived on
@@ -154,11 +155,10 @@ export interface InProcessEndpoint {
 export async function serveEndpoint(
   options: { users?: UserRecord[]; random?: () => number; onReopen?: () => void } = {},
 ): Promise<InProcessEndpoint> {
-  const simulation = createSimulationState(null)
-  const hanging = new Set<Socket>()
-  const requestLog = new RequestLog()
-  const downtime = new Downtime(options.onReopen)
+  const shared = createSharedState(null, options.onReopen)
+  const { downtime, hanging } = shared
   const app = createEndpointApp({
+    ...shared,
     endpointPath: '/talki/customer',
     tokenField: 'userToken',
     secrets: [TEST_SECRET],
@@ -166,10 +166,6 @@ export async function serveEndpoint(
     lookupTimeoutMs: 4000,
     store: memoryStore(options.users),
     logger: createLogger('silent'),
-    simulation,
-    downtime,
-    hanging,
-    requestLog,
     ...(options.random ? { random: options.random } : {}),
   })
   const server = createServer(app)
@@ -180,10 +176,7 @@ export async function serveEndpoint(
     url: new URL(`http://127.0.0.1:${port}/talki/customer`),
     port,
     server,
-    simulation,
-    downtime,
-    hanging,
-    requestLog,
+    ...shared,
     close: async () => {
       downtime.cancel()
       for (const socket of hanging) socket.destroy()

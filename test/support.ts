@@ -98,10 +98,8 @@ export interface Stack {
 export async function startStack(options: { adminToken?: string; secret?: string } = {}): Promise<Stack> {
   const { createServer } = await import('node:http')
   const { createAdminApp } = await import('../src/admin/app.js')
-  const { RequestLog } = await import('../src/admin/request-log.js')
   const { createEndpointApp } = await import('../src/endpoint.js')
-  const { clearDownOverride, createSimulationState } = await import('../src/simulation/choose.js')
-  const { Downtime } = await import('../src/simulation/downtime.js')
+  const { createSharedState } = await import('../src/shared-state.js')
   const { openJsonStore } = await import('../src/store.js')
   const { fileURLToPath } = await import('node:url')
 
@@ -109,13 +107,10 @@ export async function startStack(options: { adminToken?: string; secret?: string
   const seedFile = fileURLToPath(new URL('../data/seed.json', import.meta.url))
   const store = await openJsonStore({ file: join(dir, 'db.json'), seedFile })
   const logger = createLogger('silent')
-  const simulation = createSimulationState(null)
-  const requestLog = new RequestLog()
-  const hanging = new Set<import('node:net').Socket>()
-  const downtime = new Downtime(() => {
-    clearDownOverride(simulation)
-  })
+  const shared = createSharedState(null)
+  const { downtime, hanging } = shared
   const endpoint = createEndpointApp({
+    ...shared,
     endpointPath: '/talki/customer',
     tokenField: 'userToken',
     secrets: [options.secret ?? TEST_SECRET],
@@ -123,17 +118,11 @@ export async function startStack(options: { adminToken?: string; secret?: string
     lookupTimeoutMs: 4000,
     store,
     logger,
-    simulation,
-    downtime,
-    requestLog,
-    hanging,
   })
   const admin = createAdminApp({
+    ...shared,
     adminToken: options.adminToken,
     store,
-    simulation,
-    downtime,
-    requestLog,
     logger,
     endpointPath: '/talki/customer',
     tokenField: 'userToken',
