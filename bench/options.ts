@@ -29,7 +29,7 @@ export const USAGE = `npm run bench -- [options]
   --sizes 1000,100000,1000000   store sizes (users)            env BENCH_SIZES
   --duration 10                 seconds measured per run        env BENCH_DURATION
   --warmup 3                    seconds of warm-up per run      env BENCH_WARMUP
-  --rounds 2                    A B A B rounds (medians)        env BENCH_ROUNDS
+  --rounds 3                    A B A B rounds (medians)        env BENCH_ROUNDS
   --connections 50              autocannon connections          env BENCH_CONNECTIONS
   --targets project-warn,project-info,vendor,bare               env BENCH_TARGETS
   --data-dir bench/data         where the stores are made/reused env BENCH_DATA_DIR
@@ -98,7 +98,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
     sizes,
     duration: positive('--duration', pick(values.duration, 'BENCH_DURATION', '10', '1'), false),
     warmup: positive('--warmup', pick(values.warmup, 'BENCH_WARMUP', '3', '0.5'), false),
-    rounds: positive('--rounds', pick(values.rounds, 'BENCH_ROUNDS', '2', '1'), true),
+    rounds: positive('--rounds', pick(values.rounds, 'BENCH_ROUNDS', '3', '1'), true),
     connections: positive('--connections', pick(values.connections, 'BENCH_CONNECTIONS', '50', '5'), true),
     targets: targets.filter(isTarget),
     smoke,

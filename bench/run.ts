@@ -198,15 +198,21 @@ async function main(argv: string[]): Promise<void> {
       )
     }
 
-    const records: RunRecord[] = []
+    const stores: { users: number; dataFile: string; pool: SignedRequest[] }[] = []
     for (const users of options.sizes) {
       const dataFile = await ensureStore(root, options.dataDir, users)
       const sample = await sampleTokens(dataFile, options.poolSize)
-      const pool = signedPool(sample.tokens, SECRET)
+      stores.push({ users, dataFile, pool: signedPool(sample.tokens, SECRET) })
       say(
         `${fmt.format(users)} users: store ${relative(root, dataFile)} holds ${fmt.format(sample.users)} records`,
       )
-      for (let round = 1; round <= options.rounds; round += 1) {
+    }
+
+    // Each round goes through every size and every target, so a slow spell of the machine touches all
+    // of them alike: the comparisons across targets and across sizes are both A B A B.
+    const records: RunRecord[] = []
+    for (let round = 1; round <= options.rounds; round += 1) {
+      for (const { users, dataFile, pool } of stores) {
         for (const name of options.targets) {
           const run = await measure(
             name,
@@ -243,7 +249,7 @@ async function main(argv: string[]): Promise<void> {
       `Each target is started fresh as its own process (127.0.0.1, a free port), warmed up for ${options.warmup} s, ` +
         `then driven by autocannon from this process for ${options.duration} s: ${options.connections} connections, ` +
         `pipelining 1, ${options.poolSize} pre-signed requests for random users without a \`simulate\` field. ` +
-        `${options.rounds} round(s) A B A B; the table shows medians; non-2xx and errors are summed over the rounds. ` +
+        `${options.rounds} round(s), each through every size and target in turn (A B A B); the table shows medians; non-2xx and errors are summed over the rounds. ` +
         'p50/p99 are exact over every response. Peak RSS is VmHWM (loading the store included), RSS under load the ' +
         'largest VmRSS seen during the measured run. Server output goes to a file. The load generator shares the ' +
         'cores with the server, the same for every target.',
