@@ -17,6 +17,8 @@ export interface RunRecord {
   loadRssKb: number | null
   /** Percent of one core used by other processes during the measured run (see cpu.ts). */
   othersCpu: number
+  /** The server's CPU time (user + system) during the measured run, per response, in µs. */
+  serverCpuUs: number
 }
 
 export interface Summary {
@@ -32,6 +34,7 @@ export interface Summary {
   errors: number
   startupMs: number
   othersCpu: number
+  serverCpuUs: number
 }
 
 /** The median of the known values: a run with no answers has NaN percentiles and is left out. */
@@ -70,6 +73,7 @@ export function summarise(records: readonly RunRecord[]): Summary[] {
       errors: group.reduce((sum, r) => sum + r.load.errors, 0),
       startupMs: median(group.map((r) => r.startupMs)),
       othersCpu: Math.max(...group.map((r) => r.othersCpu)),
+      serverCpuUs: median(group.map((r) => r.serverCpuUs)),
     }
   })
 }
@@ -96,6 +100,7 @@ export const TABLE_HEADER = [
   'errors',
   '× vendor',
   '× bare',
+  'server CPU µs/req',
   'others CPU %',
 ] as const
 
@@ -117,6 +122,7 @@ export function throughputTable(summaries: readonly Summary[]): string {
     String(s.errors),
     ratio(s, summaries, 'vendor'),
     ratio(s, summaries, 'bare'),
+    integer.format(s.serverCpuUs),
     integer.format(s.othersCpu),
   ])
   return markdown(TABLE_HEADER, rows)
@@ -187,8 +193,10 @@ export function targetChecks(summaries: readonly Summary[], slow: SlowResult | u
     }
     if (info !== undefined) {
       const cost = 1 - info.reqPerSec / warn.reqPerSec
+      const cpu = info.serverCpuUs - warn.serverCpuUs
       lines.push(
-        `${integer.format(users)} users: info logging costs ${(cost * 100).toFixed(1)}% of throughput (≤ 15%): ${mark(cost <= 0.15)}`,
+        `${integer.format(users)} users: info logging costs ${(cost * 100).toFixed(1)}% of throughput (≤ 15%): ${mark(cost <= 0.15)}` +
+          ` — the server's CPU per request ${cpu >= 0 ? '+' : ''}${cpu.toFixed(0)} µs (${((cpu / warn.serverCpuUs) * 100).toFixed(1)}%)`,
       )
     }
   }

@@ -87,10 +87,12 @@ async function measure(
     const load = await drive(target.url, pool, options.connections, options.duration).finally(() =>
       clearInterval(poll),
     )
-    const othersCpu = othersPercent(before, sampleCpu(target.pid))
+    const after = sampleCpu(target.pid)
+    const othersCpu = othersPercent(before, after)
+    const serverCpuUs = ((after.server - before.server) * 1e6) / Math.max(1, load.responses)
     const peakRssKb = memoryKb(target.pid, 'VmHWM')
     keepLogIfFailed(target, load, options.dataDir)
-    return { target: name, startupMs: target.startupMs, load, peakRssKb, loadRssKb, othersCpu }
+    return { target: name, startupMs: target.startupMs, load, peakRssKb, loadRssKb, othersCpu, serverCpuUs }
   } finally {
     await stopTarget(target)
   }
@@ -251,8 +253,10 @@ async function main(argv: string[]): Promise<void> {
         `pipelining 1, ${options.poolSize} pre-signed requests for random users without a \`simulate\` field. ` +
         `${options.rounds} round(s), each through every size and target in turn (A B A B); the table shows medians; non-2xx and errors are summed over the rounds. ` +
         'p50/p99 are exact over every response. Peak RSS is VmHWM (loading the store included), RSS under load the ' +
-        'largest VmRSS seen during the measured run. Server output goes to a file. The load generator shares the ' +
-        'cores with the server, the same for every target.',
+        "largest VmRSS seen during the measured run. Server CPU µs/req is the server's user + system CPU time " +
+        'during the measured run over its responses: what a request costs, which the shared cores move less than ' +
+        'req/s. Server output goes to a file. The load generator shares the cores with the server, the same for ' +
+        'every target.',
       '',
       throughputTable(summaries),
       '',
