@@ -25,7 +25,6 @@ import {
 import { lateness, measureSlowApart, type SlowResult } from './slow.js'
 import { ensureStore, makeSlowStore, SLOW_TOKEN, sampleTokens } from './stores.js'
 import {
-  freePort,
   logTail,
   memoryKb,
   type RunningTarget,
@@ -125,13 +124,12 @@ async function serverLatencies(adminUrl: string, token: string): Promise<number[
 async function slowSection(options: Options, logs: string): Promise<SlowResult[]> {
   const base = await ensureStore(root, options.dataDir, 1000)
   const dataFile = await makeSlowStore(base, join(options.dataDir, 'slow-1000.json'), SLOW_DELAY_MS)
-  const adminPort = await freePort()
-  const adminUrl = `http://127.0.0.1:${adminPort}`
   const target = await startTarget(
     'project-warn',
-    { root, dataFile, secret: SECRET, logDir: logs, env: { ADMIN_PORT: String(adminPort) } },
+    { root, dataFile, secret: SECRET, logDir: logs },
     READY_TIMEOUT_MS,
   )
+  const adminUrl = target.adminUrl as string
   try {
     // The admin port opens just after the endpoint's, which is what startTarget waits for.
     for (
@@ -247,6 +245,11 @@ async function main(argv: string[]): Promise<void> {
       `${new Date().toISOString()} — \`${commandLine(argv)}\``,
       '',
       ...machineLines(),
+      '',
+      "Targets: project-warn and project-info are this project with every feature on (helmet's headers, " +
+        'simulation checks, the admin API and so the request log) at LOG_LEVEL=warn and info; project-lean is ' +
+        'the project without the admin API (ADMIN_PORT=0: no request log is kept) at warn; vendor is the vendor ' +
+        "page's Node sample made runnable (bench/vendor-sample.mjs); bare the same logic on bare node:http.",
       '',
       `Each target is started fresh as its own process (127.0.0.1, a free port), warmed up for ${options.warmup} s, ` +
         `then driven by autocannon from this process for ${options.duration} s: ${options.connections} connections, ` +

@@ -15,25 +15,30 @@ export interface TargetContext {
   logDir: string
   /** When set, each server writes a CPU profile here on exit. */
   cpuProfDir?: string | null
-  /** Set last, over the target's own variables (the slow section turns the admin API on). */
-  env?: Record<string, string>
 }
 
 interface TargetSpec {
   script: string
   env: Record<string, string>
+  /** Whether the target serves its admin API (on a free port of its own): the request log is kept only then. */
+  admin: boolean
 }
 
 function specOf(name: TargetName, context: TargetContext): TargetSpec {
+  const project = join(context.root, 'dist/main.js')
   switch (name) {
+    // Every feature on: helmet's headers, simulation checks, the request log (kept while the admin API runs).
     case 'project-warn':
-      return { script: join(context.root, 'dist/main.js'), env: { ADMIN_PORT: '0', LOG_LEVEL: 'warn' } }
+      return { script: project, env: { LOG_LEVEL: 'warn' }, admin: true }
     case 'project-info':
-      return { script: join(context.root, 'dist/main.js'), env: { ADMIN_PORT: '0', LOG_LEVEL: 'info' } }
+      return { script: project, env: { LOG_LEVEL: 'info' }, admin: true }
+    // Neither the request log nor info lines: what those two cost together is read against this one.
+    case 'project-lean':
+      return { script: project, env: { LOG_LEVEL: 'warn' }, admin: false }
     case 'vendor':
-      return { script: join(context.root, 'bench/vendor-sample.mjs'), env: {} }
+      return { script: join(context.root, 'bench/vendor-sample.mjs'), env: {}, admin: false }
     case 'bare':
-      return { script: join(context.root, 'bench/bare-http.mjs'), env: {} }
+      return { script: join(context.root, 'bench/bare-http.mjs'), env: {}, admin: false }
   }
 }
 
@@ -43,6 +48,8 @@ export interface RunningTarget {
   url: string
   /** From spawn to the `endpoint listening` line. */
   startupMs: number
+  /** The admin API's base URL, for the targets that serve it. */
+  adminUrl: string | null
   logFile: string
   child: ChildProcess
   cpuProfDir: string | null
@@ -61,7 +68,7 @@ export function logTail(file: string, lines = 15): string {
 }
 
 /** A port that was free a moment ago: the same for every target, and known before the server logs anything. */
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolvePort, rejectPort) => {
     const probe = createServer()
     probe.once('error', rejectPort)
@@ -116,6 +123,7 @@ export async function startTarget(
   starts += 1
   const logFile = join(context.logDir, `${starts}-${name}-${basename(context.dataFile, '.json')}.log`)
   const port = await freePort()
+  const adminPort = spec.admin ? await freePort() : 0
   const out = openSync(logFile, 'w')
   const began = performance.now()
   const profile = context.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', context.cpuProfDir] : []
@@ -129,8 +137,8 @@ export async function startTarget(
       HOST: '127.0.0.1',
       TALKI_SECRET: context.secret,
       DATA_FILE: context.dataFile,
+      ADMIN_PORT: String(adminPort),
       ...spec.env,
-      ...context.env,
     },
   })
   closeSync(out)
@@ -151,6 +159,7 @@ export async function startTarget(
         pid,
         url: url.toString(),
         startupMs,
+        adminUrl: spec.admin ? `http://127.0.0.1:${adminPort}` : null,
         logFile,
         child,
         cpuProfDir: context.cpuProfDir ?? null,

@@ -56,7 +56,9 @@ async function main(): Promise<void> {
   const shared = createSharedState(startup, () => logger.info({ url: endpointUrl }, 'endpoint listening'))
   const { downtime, hanging } = shared
 
-  const endpoint = createEndpointApp({ ...config, ...shared, secrets, store, logger })
+  // With ADMIN_PORT=0 nothing could read the request log, so none is kept.
+  const requestLog = config.adminPort === 0 ? undefined : shared.requestLog
+  const endpoint = createEndpointApp({ ...config, ...shared, requestLog, secrets, store, logger })
   const endpointServer = createServer(SERVER_OPTIONS, endpoint)
   let inFlight = 0
   let drained: () => void = () => {}
