@@ -115,10 +115,16 @@ function keepLogIfFailed(target: RunningTarget, load: LoadResult, dataDir: strin
 
 /** The request log's latencyMs for `token`, newest 1,000 requests, read from the admin API. */
 async function serverLatencies(adminUrl: string, token: string): Promise<number[]> {
-  const answer = (await (await fetch(`${adminUrl}/api/requests?limit=1000`)).json()) as {
-    requests: { token: string | null; latencyMs: number }[]
-  }
+  const response = await fetch(`${adminUrl}/api/requests?limit=1000`)
+  if (!response.ok) throw new Error(`GET ${adminUrl}/api/requests: ${response.status}`)
+  const answer = (await response.json()) as { requests: { token: string | null; latencyMs: number }[] }
   return answer.requests.filter((entry) => entry.token === token).map((entry) => entry.latencyMs)
+}
+
+async function clearRequestLog(adminUrl: string): Promise<void> {
+  const response = await fetch(`${adminUrl}/api/requests`, { method: 'DELETE' })
+  await response.arrayBuffer()
+  if (!response.ok) throw new Error(`DELETE ${adminUrl}/api/requests: ${response.status}`)
 }
 
 async function slowSection(options: Options, logs: string): Promise<SlowResult[]> {
@@ -132,22 +138,20 @@ async function slowSection(options: Options, logs: string): Promise<SlowResult[]
   const adminUrl = target.adminUrl as string
   try {
     // The admin port opens just after the endpoint's, which is what startTarget waits for.
-    for (
-      let tries = 0;
-      !(await fetch(`${adminUrl}/api/requests`, { method: 'DELETE' }).then(
-        (answer) => answer.ok,
-        () => false,
-      ));
-      tries += 1
-    ) {
-      if (tries === 100) throw new Error(`the admin API did not answer at ${adminUrl}`)
-      await sleep(50)
+    for (let tries = 1; ; tries += 1) {
+      try {
+        await clearRequestLog(adminUrl)
+        break
+      } catch (error) {
+        if (tries === 100) throw error
+        await sleep(50)
+      }
     }
     const [slowUser] = signedPool([SLOW_TOKEN], SECRET)
     // A user of the same store answers the requests that open the connections.
     const [plainUser] = signedPool((await sampleTokens(dataFile, 1)).tokens, SECRET)
     const measureWith = async (spreadMs: number): Promise<SlowResult> => {
-      await fetch(`${adminUrl}/api/requests`, { method: 'DELETE' })
+      await clearRequestLog(adminUrl)
       const plan = {
         url: target.url,
         slowUser: slowUser as SignedRequest,

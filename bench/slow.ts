@@ -169,9 +169,13 @@ export function measureSlowApart(plan: SlowPlan): Promise<SlowClientResult> {
       out += chunk
     })
     child.once('error', rejectRun)
-    child.once('close', (code) => {
-      if (code === 0) resolveRun(JSON.parse(out) as SlowClientResult)
-      else rejectRun(new Error(`bench/slow-client.ts exited ${code}`))
+    child.once('close', (code, signal) => {
+      if (code !== 0) return rejectRun(new Error(`bench/slow-client.ts failed (${signal ?? `exit ${code}`})`))
+      try {
+        resolveRun(JSON.parse(out) as SlowClientResult)
+      } catch {
+        rejectRun(new Error(`bench/slow-client.ts printed no result: ${out.slice(0, 200)}`))
+      }
     })
   })
 }

@@ -69,8 +69,15 @@ function createCustomerHandler(deps: EndpointDeps) {
         endedAt,
         arrivedAt,
       })
-      if (logRequests)
-        deps.logger.info({ token, status, latencyMs, scenario: scenario?.scenario ?? null }, 'request')
+      // The stdout line names only a token whose request verified; the request log (for QA) also shows
+      // the token an unverified request claimed.
+      if (logRequests) {
+        const verified = outcome?.token ?? null
+        deps.logger.info(
+          { token: verified, status, latencyMs, scenario: scenario?.scenario ?? null },
+          'request',
+        )
+      }
     })
 
     // Size: read at most BODY_LIMIT bytes; a larger body is refused and the connection closed.

@@ -24,6 +24,7 @@ export class BatchedLines implements DestinationStream {
   #pending = ''
   #scheduled = false
   #closed = false
+  #writeThrough = false
 
   constructor(fd: number) {
     this.#fd = fd
@@ -32,7 +33,7 @@ export class BatchedLines implements DestinationStream {
   write(line: string): void {
     if (this.#closed) return
     this.#pending += line
-    if (this.#pending.length >= MAX_BATCH_CHARS) this.flush()
+    if (this.#writeThrough || this.#pending.length >= MAX_BATCH_CHARS) this.flush()
     else if (!this.#scheduled) {
       this.#scheduled = true
       setImmediate(this.#endOfTurn)
@@ -47,6 +48,12 @@ export class BatchedLines implements DestinationStream {
     done?.()
   }
 
+  /** At exit no later turn comes: what is waiting is written, and every line after it at once. */
+  flushForExit(): void {
+    this.#writeThrough = true
+    this.flush()
+  }
+
   readonly #endOfTurn = (): void => {
     this.#scheduled = false
     this.flush()
@@ -58,10 +65,12 @@ export class BatchedLines implements DestinationStream {
       try {
         offset += writeSync(this.#fd, bytes, offset)
       } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code
         // A non-blocking pipe that is full: wait for the reader, as a blocking write would.
-        if ((error as NodeJS.ErrnoException).code === 'EAGAIN') Atomics.wait(EAGAIN_PAUSE, 0, 0, 1)
+        if (code === 'EAGAIN') Atomics.wait(EAGAIN_PAUSE, 0, 0, 1)
         else {
-          this.#closed = true
+          // The reader is gone for good; anything else (a full disk) costs this batch only.
+          if (code === 'EPIPE' || code === 'EBADF') this.#closed = true
           return
         }
       }
@@ -69,10 +78,19 @@ export class BatchedLines implements DestinationStream {
   }
 }
 
+let stdout: BatchedLines | undefined
+
+/** One for the process, so lines of every logger stay in order and one exit hook flushes them. */
+function batchedStdout(): BatchedLines {
+  if (stdout === undefined) {
+    const lines = new BatchedLines(1)
+    process.on('exit', () => lines.flushForExit())
+    stdout = lines
+  }
+  return stdout
+}
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   const options = { level, base: undefined, redact: { paths: REDACT, censor: '[redacted]' } }
-  if (destination) return pino(options, destination)
-  const stdout = new BatchedLines(1)
-  process.on('exit', () => stdout.flush())
-  return pino(options, stdout)
+  return pino(options, destination ?? batchedStdout())
 }

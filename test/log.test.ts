@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { BatchedLines } from '../src/log.js'
+import { BatchedLines, createLogger } from '../src/log.js'
 import { ROOT } from './process.js'
 
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx')
@@ -72,9 +72,29 @@ describe('BatchedLines', () => {
       closeSync(readOnly)
     }
   })
+
+  it('a full disk (ENOSPC) costs the batch, never an exception', async () => {
+    const full = openSync('/dev/full', 'w')
+    try {
+      const lines = new BatchedLines(full)
+      lines.write('a\n')
+      expect(() => lines.flush()).not.toThrow()
+      lines.write('b\n')
+      await nextTurn()
+      expect(() => lines.flush()).not.toThrow()
+    } finally {
+      closeSync(full)
+    }
+  })
 })
 
 describe('createLogger on stdout', () => {
+  it('shares one stdout writer and one exit hook between loggers', () => {
+    const before = process.listenerCount('exit')
+    for (let i = 0; i < 20; i++) createLogger(i % 2 === 0 ? 'silent' : 'info')
+    expect(process.listenerCount('exit') - before).toBeLessThanOrEqual(1)
+  })
+
   function run(args: string[], readStdout: boolean) {
     const child = spawn(TSX, [FIXTURE, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
@@ -96,6 +116,19 @@ describe('createLogger on stdout', () => {
     const { code, stdout } = await run(['50', 'exit'], true)
     expect(code).toBe(0)
     expect(numbers(stdout)).toEqual(Array.from({ length: 50 }, (_, n) => n))
+  })
+
+  it('writes the lines logged before an uncaught exception', async () => {
+    const { code, stdout, stderr } = await run(['5', 'throw'], true)
+    expect(code).toBe(1)
+    expect(stderr).toContain('the fixture throws')
+    expect(numbers(stdout)).toEqual([0, 1, 2, 3, 4])
+  })
+
+  it('writes a line logged by a later exit listener, after the others', async () => {
+    const { code, stdout } = await run(['3', 'late'], true)
+    expect(code).toBe(0)
+    expect(numbers(stdout)).toEqual([0, 1, 2, -1])
   })
 
   it('writes every line when the event loop runs out', async () => {

@@ -749,7 +749,8 @@ describe('admin app', () => {
       expect(res.headers['content-type']).toMatch(/^text\/event-stream/)
       expect(res.headers['cache-control']).toBe('no-store')
       await waitFor(() => requestLog.subscribers === 1)
-      const entry = requestLog.record(completed('usr_streamed', 200))
+      requestLog.record(completed('usr_streamed', 200))
+      const [entry] = requestLog.list(1)
       const text = await readUntil(res, (sofar) => {
         const start = sofar.indexOf('data: ')
         return start >= 0 && sofar.includes('\n\n', start)
