@@ -42,7 +42,7 @@ export async function openJsonStore(options: { file: string; seedFile: string })
   } else {
     state = load(file, existing)
   }
-  const { index, order } = state
+  const { index } = state
   await assertWritable(file, existing !== undefined)
 
   // lowdb's Node adapters write through steno's Writer, which writes `.<name>.tmp` beside the file and
@@ -80,7 +80,7 @@ export async function openJsonStore(options: { file: string; seedFile: string })
 
   if (existing === undefined) await persist()
 
-  // A line is parsed afresh on every read, so callers never hold (or mutate) what the store keeps.
+  // A line of the file is parsed afresh on every read; a record upserted since open is handed out as kept.
   const recordOf = (entry: number | UserRecord): UserRecord =>
     typeof entry === 'number' ? (parseLine(state, entry) as UserRecord) : entry
 
@@ -92,11 +92,14 @@ export async function openJsonStore(options: { file: string; seedFile: string })
     async list({ q, offset, limit }) {
       const needle = q?.trim().toLowerCase()
       if (!needle) {
-        const page = order.slice(offset, offset + limit)
-        return {
-          total: order.length,
-          users: page.map((token) => recordOf(index.get(token) as number | UserRecord)),
+        const users: UserRecord[] = []
+        let position = 0
+        for (const entry of index.values()) {
+          if (position++ < offset) continue
+          if (users.length === limit) break
+          users.push(recordOf(entry))
         }
+        return { total: index.size, users }
       }
       // A line is parsed only when its lower-cased text holds the needle, or an escape that might hide it;
       // the parsed record has the last word. Map iteration is insertion order: store order.
@@ -114,15 +117,12 @@ export async function openJsonStore(options: { file: string; seedFile: string })
         throw new StoreError(`${file}: refused record: ${describeIssue('user', parsed.error)}`)
       const user = parsed.data
       const replaced = index.has(user.userToken)
-      if (!replaced) order.push(user.userToken)
       index.set(user.userToken, user)
       await persist()
       return replaced ? 'replaced' : 'created'
     },
     async remove(token) {
-      if (!index.has(token)) return false
-      order.splice(order.indexOf(token), 1)
-      index.delete(token)
+      if (!index.delete(token)) return false
       await persist()
       return true
     },

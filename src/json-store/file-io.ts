@@ -1,7 +1,7 @@
 import { constants } from 'node:fs'
 import { access, open } from 'node:fs/promises'
 import path from 'node:path'
-import { FILE_HEAD, FILE_TAIL, type UserRecord } from '../contract.js'
+import { FILE_HEAD, FILE_TAIL } from '../contract.js'
 import { oneLine, type State, StoreError } from './load.js'
 
 // The JSON store's file on disk: read in one go, checked for writability, written back line by line.
@@ -16,7 +16,7 @@ export function parseLine(state: State, line: number): unknown {
  * The file in the layout `writeSeedFile` writes, as Buffers to write in turn: unchanged lines are
  * their original bytes (a run of neighbours is one slice of `bytes`), changed ones JSON.stringify.
  */
-export function serialise({ bytes, starts, ends, index, order }: State): Buffer[] {
+export function serialise({ bytes, starts, ends, index }: State): Buffer[] {
   const chunks: Buffer[] = []
   let text = FILE_HEAD
   let runFrom = -1
@@ -26,8 +26,10 @@ export function serialise({ bytes, starts, ends, index, order }: State): Buffer[
     chunks.push(bytes.subarray(runFrom, runTo))
     runFrom = -1
   }
-  for (let k = 0; k < order.length; k++) {
-    const entry = index.get(order[k] as string) as number | UserRecord
+  let first = true
+  for (const entry of index.values()) {
+    const separator = first ? '' : SEPARATOR
+    first = false
     if (typeof entry === 'number') {
       const start = starts[entry] as number
       // The next line of the file: the run grows over the ",\n" between them.
@@ -36,14 +38,14 @@ export function serialise({ bytes, starts, ends, index, order }: State): Buffer[
         continue
       }
       endRun()
-      if (k > 0) text += SEPARATOR
+      text += separator
       if (text) chunks.push(Buffer.from(text))
       text = ''
       runFrom = start
       runTo = ends[entry] as number
     } else {
       endRun()
-      text += (k > 0 ? SEPARATOR : '') + JSON.stringify(entry)
+      text += separator + JSON.stringify(entry)
       if (text.length >= 1 << 20) {
         chunks.push(Buffer.from(text))
         text = ''

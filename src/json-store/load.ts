@@ -24,9 +24,8 @@ export type State = {
   starts: Float64Array
   ends: Float64Array
   /** A number is a line of `bytes`, unchanged since open; an object is a record upserted since. */
+  /** In store order (a Map iterates in insertion order; a replaced key keeps its place). */
   index: Map<string, number | UserRecord>
-  /** Tokens in store order. */
-  order: string[]
 }
 
 /** Reads and validates a whole store file; the first problem becomes a StoreError naming `file`. */
@@ -71,9 +70,7 @@ function loadLines(bytes: Buffer): State | undefined {
     if (index.size !== lines) return undefined // a duplicate token
     start = stop + 1
   }
-  // The Map's keys are in insertion order: store order.
-  const order = Array.from(index.keys())
-  return { bytes, starts: starts.subarray(0, lines), ends: ends.subarray(0, lines), index, order }
+  return { bytes, starts: starts.subarray(0, lines), ends: ends.subarray(0, lines), index }
 }
 
 /** The token of a line that JSON.parse reads as a valid record (looksValid, else zod, decides). */
@@ -107,7 +104,6 @@ function loadWhole(file: string, bytes: Buffer): State {
     throw new StoreError(`${file}: expected {"users":[…]}: ${describeIssue('', shape.error)}`)
   const records = shape.data.users
   const index = new Map<string, number | UserRecord>()
-  const order: string[] = []
   for (let i = 0; i < records.length; i++) {
     const record = records[i]
     if (!looksValid(record)) {
@@ -124,10 +120,9 @@ function loadWhole(file: string, bytes: Buffer): State {
       )
     }
     index.set(user.userToken, user)
-    order.push(user.userToken)
   }
   const none = new Float64Array(0)
-  return { bytes: Buffer.alloc(0), starts: none, ends: none, index, order }
+  return { bytes: Buffer.alloc(0), starts: none, ends: none, index }
 }
 
 const KNOWN_KEYS = new Set(['userToken', 'name', 'email', 'plan', 'fields'])
