@@ -69,22 +69,16 @@ async function main(): Promise<void> {
     })
   })
 
-  let endpointUrl = ''
-  if (isDown(startup) && config.port !== 0) {
-    // SIMULATE=down:N — the port opens N ms after start.
-    endpointUrl = reachableUrl(config.host, config.port, config.endpointPath)
-    downtime.attach(endpointServer, { port: config.port, host: config.host })
+  // SIMULATE=down:N on a fixed port: the port opens N ms after start (with PORT=0 it listens first, to
+  // learn its port, and closes at once).
+  const opensLater = isDown(startup) && config.port !== 0
+  const port = opensLater ? config.port : await listen(endpointServer, config.port, config.host)
+  const endpointUrl = reachableUrl(config.host, port, config.endpointPath)
+  downtime.attach(endpointServer, { port, host: config.host })
+  if (isDown(startup)) {
     downtime.start(startup.durationMs)
     logger.info({ url: endpointUrl, durationMs: startup.durationMs }, 'endpoint down at start (SIMULATE)')
-  } else {
-    const port = await listen(endpointServer, config.port, config.host)
-    endpointUrl = reachableUrl(config.host, port, config.endpointPath)
-    downtime.attach(endpointServer, { port, host: config.host })
-    if (isDown(startup)) {
-      downtime.start(startup.durationMs)
-      logger.info({ url: endpointUrl, durationMs: startup.durationMs }, 'endpoint down at start (SIMULATE)')
-    } else logger.info({ url: endpointUrl }, 'endpoint listening')
-  }
+  } else logger.info({ url: endpointUrl }, 'endpoint listening')
   // Printed once the port is known, so the example request names the real one (PORT=0 picks it).
   if (created && file) {
     logger.flush()

@@ -15,7 +15,7 @@ export interface PerformDeps {
   hanging: Set<Socket>
   random: () => number
   /** performance.now() when the request arrived: a delay counts from then, not from when it was chosen. */
-  startedAt?: number
+  startedAt: number
 }
 
 /** Marks a response whose socket the server cut on purpose, so it is not logged as the caller giving up. */
@@ -51,7 +51,7 @@ export function performScenario(
       return
     case 'slow': {
       const jitter = scenario.jitterMs === 0 ? 0 : Math.round((deps.random() * 2 - 1) * scenario.jitterMs)
-      const answerAt = (deps.startedAt ?? performance.now()) + scenario.delayMs + jitter
+      const answerAt = deps.startedAt + scenario.delayMs + jitter
       let timer: NodeJS.Timeout | undefined
       const answerWhenDue = (): void => {
         const remaining = answerAt - performance.now()
