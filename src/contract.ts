@@ -45,7 +45,11 @@ export const StoreFileSchema = z.object({ users: z.array(z.unknown()) }).strict(
  * Diff-friendly, written piece by piece rather than as one giant string, and read one line at a time.
  */
 export const FILE_HEAD = '{"users":[\n'
+export const FILE_SEPARATOR = ',\n'
 export const FILE_TAIL = '\n]}\n'
+
+/** A UserRecord's keys but `simulate`: the store's fast paths read a record made of these alone. */
+export const PLAIN_RECORD_KEYS = ['userToken', 'name', 'email', 'plan', 'fields'] as const
 
 /** The error shape of every refusal: `{"error":"<code>"}`, sometimes with a detail. */
 export const ErrorBodySchema = z

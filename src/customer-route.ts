@@ -1,4 +1,10 @@
-import { customerRequestSchema, type Profile, toProfile, type UserRecord } from './contract.js'
+import {
+  customerRequestSchema,
+  MAX_TOKEN_LENGTH,
+  type Profile,
+  toProfile,
+  type UserRecord,
+} from './contract.js'
 import { type Verdict, verifySignature } from './signature.js'
 import type { UserStore } from './store.js'
 
@@ -49,7 +55,10 @@ export function createCustomerRoute(deps: CustomerRouteDeps) {
     }
     const parsed = bodySchema.safeParse(json)
     if (!parsed.success) {
-      return invalidBody(`${deps.tokenField} must be a non-empty string of at most 256 characters`, verdict)
+      return invalidBody(
+        `${deps.tokenField} must be a non-empty string of at most ${MAX_TOKEN_LENGTH} characters`,
+        verdict,
+      )
     }
     const token = parsed.data[deps.tokenField] as string
 

@@ -4,6 +4,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import getRawBody from 'raw-body'
 import type { Findings, RequestLog } from './admin/request-log.js'
 import { findSignatureClues } from './admin/signature-findings.js'
+import { MAX_TOKEN_LENGTH } from './contract.js'
 import { createCustomerRoute, type Outcome } from './customer-route.js'
 import type { Logger } from './log.js'
 import { respond, SECURITY_HEADERS } from './respond.js'
@@ -172,7 +173,7 @@ export function createEndpointApp(deps: EndpointDeps) {
 function peekToken(rawBody: Buffer, field: string): string | null {
   try {
     const value = JSON.parse(rawBody.toString('utf8'))?.[field]
-    return typeof value === 'string' ? value.slice(0, 256) : null
+    return typeof value === 'string' ? value.slice(0, MAX_TOKEN_LENGTH) : null
   } catch {
     return null
   }

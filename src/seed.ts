@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs'
 import { mkdir, rename, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { en, Faker } from '@faker-js/faker'
-import { FILE_HEAD, FILE_TAIL, type UserRecord } from './contract.js'
+import { FILE_HEAD, FILE_SEPARATOR, FILE_TAIL, type UserRecord } from './contract.js'
 
 // The deterministic data set of SPEC §4: the named users (the vendor page's example, one user per
 // scenario, edge profiles) followed by `count` faker users. Same options → same records → same bytes.
@@ -182,7 +182,7 @@ export async function writeSeedFile(
   }
   try {
     for (const user of seedRecords(options)) {
-      chunk += (users === 0 ? '' : ',\n') + JSON.stringify(user)
+      chunk += (users === 0 ? '' : FILE_SEPARATOR) + JSON.stringify(user)
       users++
       if (chunk.length >= 1 << 16) {
         await push(chunk)

@@ -1,12 +1,10 @@
 import { constants } from 'node:fs'
 import { access, open } from 'node:fs/promises'
 import path from 'node:path'
-import { FILE_HEAD, FILE_TAIL } from '../contract.js'
+import { FILE_HEAD, FILE_SEPARATOR, FILE_TAIL } from '../contract.js'
 import { oneLine, type State, StoreError } from './load.js'
 
 // The JSON store's file on disk: read in one go, checked for writability, written back line by line.
-
-const SEPARATOR = ',\n'
 
 export function parseLine(state: State, line: number): unknown {
   return JSON.parse(state.bytes.toString('utf8', state.starts[line], state.ends[line]))
@@ -28,12 +26,12 @@ export function serialise({ bytes, starts, ends, index }: State): Buffer[] {
   }
   let first = true
   for (const entry of index.values()) {
-    const separator = first ? '' : SEPARATOR
+    const separator = first ? '' : FILE_SEPARATOR
     first = false
     if (typeof entry === 'number') {
       const start = starts[entry] as number
       // The next line of the file: the run grows over the ",\n" between them.
-      if (runFrom >= 0 && runTo + SEPARATOR.length === start) {
+      if (runFrom >= 0 && runTo + FILE_SEPARATOR.length === start) {
         runTo = ends[entry] as number
         continue
       }

@@ -1,5 +1,13 @@
 import type { z } from 'zod'
-import { FILE_HEAD, FILE_TAIL, StoreFileSchema, type UserRecord, UserRecordSchema } from '../contract.js'
+import {
+  FILE_HEAD,
+  FILE_TAIL,
+  MAX_TOKEN_LENGTH,
+  PLAIN_RECORD_KEYS,
+  StoreFileSchema,
+  type UserRecord,
+  UserRecordSchema,
+} from '../contract.js'
 import { plainRecordToken } from './scan.js'
 
 // How the JSON store's file is read: parsed, validated (zod has the last word) and indexed by token.
@@ -125,7 +133,7 @@ function loadWhole(file: string, bytes: Buffer): State {
   return { bytes: Buffer.alloc(0), starts: none, ends: none, index }
 }
 
-const KNOWN_KEYS = new Set(['userToken', 'name', 'email', 'plan', 'fields'])
+const KNOWN_KEYS = new Set<string>(PLAIN_RECORD_KEYS)
 
 /**
  * A cheap check that only ever says yes to what UserRecordSchema accepts; anything else (a `simulate`
@@ -152,7 +160,7 @@ function looksValid(record: unknown): boolean {
     } else if (typeof value !== 'string') return false
   }
   const token = (record as { userToken?: unknown }).userToken
-  return typeof token === 'string' && token.length >= 1 && token.length <= 256
+  return typeof token === 'string' && token.length >= 1 && token.length <= MAX_TOKEN_LENGTH
 }
 
 function isPlainObject(value: unknown): value is object {

@@ -1,3 +1,5 @@
+import { MAX_TOKEN_LENGTH, PLAIN_RECORD_KEYS } from '../contract.js'
+
 // A byte scanner for the common case of a store line: a record exactly as JSON.stringify writes a valid
 // one (no spaces, no escapes, known keys only, `fields` of strings, booleans and plain numbers). It reads
 // the token without parsing the line, which is most of the cost of opening a million users. Whatever it
@@ -16,7 +18,7 @@ const OPEN = 0x7b
 
 const CLOSE = 0x7d
 
-const KEYS = ['userToken', 'name', 'email', 'plan', 'fields'].map((key) => Buffer.from(key))
+const KEYS = PLAIN_RECORD_KEYS.map((key) => Buffer.from(key))
 
 const TOKEN = 0
 
@@ -65,7 +67,7 @@ export function plainRecordToken(b: Buffer, start: number, end: number): string 
   }
   if (tokenStart < 0) return undefined
   const token = b.toString('utf8', tokenStart, tokenEnd)
-  return token.length >= 1 && token.length <= 256 ? token : undefined
+  return token.length >= 1 && token.length <= MAX_TOKEN_LENGTH ? token : undefined
 }
 
 /** Which of KEYS the bytes `from`–`to` spell, or -1. */
