@@ -3,10 +3,11 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 // Pure: no Express, no environment. Talki signs the raw body with HMAC-SHA256 and sends the digest as
 // 64 lowercase hex digits in `X-Talki-Signature`.
 
-export type Verdict = 'valid' | 'missing_signature' | 'malformed_signature' | 'invalid_signature'
+export const VERDICTS = ['valid', 'missing_signature', 'malformed_signature', 'invalid_signature'] as const
+export type Verdict = (typeof VERDICTS)[number]
 
 /** Exactly 64 hex digits, either case: no `sha256=` prefix, no list, no white space. */
-const SIGNATURE_GRAMMAR = /^[0-9a-fA-F]{64}$/
+export const SIGNATURE_GRAMMAR = /^[0-9a-fA-F]{64}$/
 
 /** The lowercase hex HMAC-SHA256 of `body` under `secret`: what `openssl dgst -sha256 -hmac` prints. */
 export function sign(secret: string, body: Uint8Array | string): string {

@@ -20,7 +20,7 @@ import { type RequestLog, RequestLogEntrySchema } from './request-log.js'
 export interface ApiDeps {
   store: UserStore
   simulation: SimulationState
-  downtime: Pick<Downtime, 'start' | 'end' | 'isDown' | 'until'>
+  downtime: Pick<Downtime, 'start' | 'end' | 'isDown'>
   requestLog: RequestLog
   logger: Logger
   /** How often the SSE stream sends a comment so proxies and idle timers keep it open. */
@@ -111,17 +111,13 @@ export function createApiRouter(deps: ApiDeps): express.Router {
   })
 
   api.put('/simulation', async (req, res) => {
-    const { simulation: next, count, probability } = splitOverride(parse(OverrideSpecSchema, req.body))
-    const nextIsDown = isDown(next)
+    const override = splitOverride(parse(OverrideSpecSchema, req.body))
+    const nextIsDown = isDown(override.simulation)
     // Replacing a global `down` ends it: the operator chose another behaviour for the open port. A new
     // `down` needs no reopening: start() moves the end of the one in progress.
-    if (!nextIsDown && isDown(simulation.override?.simulation) && downtime.isDown) await downtime.end()
-    setOverride(simulation, {
-      simulation: next,
-      ...(count === undefined ? {} : { count }),
-      ...(probability === undefined ? {} : { probability }),
-    })
-    if (nextIsDown) downtime.start(next.durationMs)
+    if (!nextIsDown && isDown(simulation.override?.simulation)) await downtime.end()
+    setOverride(simulation, override)
+    if (isDown(override.simulation)) downtime.start(override.simulation.durationMs)
     logger.info(
       { override: simulation.override && showOverride(simulation.override) },
       'simulation override set',

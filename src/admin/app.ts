@@ -4,24 +4,13 @@ import { fileURLToPath } from 'node:url'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import helmet from 'helmet'
 import type { Logger } from '../log.js'
-import type { SimulationState } from '../simulation/choose.js'
-import type { Downtime } from '../simulation/downtime.js'
-import type { UserStore } from '../store.js'
-import { createApiRouter, InvalidRequest } from './api.js'
+import { type ApiDeps, createApiRouter, InvalidRequest } from './api.js'
 import { buildOpenApiDocument } from './openapi.js'
-import type { RequestLog } from './request-log.js'
 
-export interface AdminDeps {
+export interface AdminDeps extends ApiDeps {
   adminToken: string | undefined
-  store: UserStore
-  simulation: SimulationState
-  downtime: Pick<Downtime, 'start' | 'end' | 'isDown' | 'until'>
-  requestLog: RequestLog
-  logger: Logger
   endpointPath: string
   tokenField: string
-  /** SSE heartbeat period; 15 s unless a test needs it shorter. */
-  heartbeatMs?: number
 }
 
 // Resolves to src/dashboard/ from src/admin (tsx) and from dist/admin (built) alike: no copy step.

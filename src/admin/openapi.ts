@@ -6,6 +6,7 @@ import {
   UserRecordSchema,
   UserTokenSchema,
 } from '../contract.js'
+import { SIGNATURE_GRAMMAR } from '../signature.js'
 import { OverrideSpecSchema, SimulationSpecSchema } from '../simulation/scenarios.js'
 import {
   RequestListQuerySchema,
@@ -33,7 +34,7 @@ function componentSchemas(tokenField: string) {
     CustomerRequest: customerRequestSchema(tokenField),
     Signature: z
       .string()
-      .regex(/^[0-9a-fA-F]{64}$/)
+      .regex(SIGNATURE_GRAMMAR)
       .describe('Lowercase hex HMAC-SHA256 of the raw body, keyed by the signing secret'),
     UserToken: UserTokenSchema,
     UserRecord: UserRecordSchema,

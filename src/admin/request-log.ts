@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { VERDICTS } from '../signature.js'
 
 // What QA reads to check Talki from this side: every POST to the endpoint, newest first, in a bounded
 // ring, and pushed to subscribers (the SSE stream) as each request completes.
@@ -18,7 +19,7 @@ export const RequestLogEntrySchema = z
     id: z.number().int(),
     time: z.string().describe('ISO time the request arrived'),
     token: z.string().nullable(),
-    verdict: z.enum(['valid', 'missing_signature', 'malformed_signature', 'invalid_signature']).nullable(),
+    verdict: z.enum(VERDICTS).nullable(),
     findings: FindingsSchema.nullable(),
     scenario: z.string().nullable(),
     status: z.number().int().nullable(),

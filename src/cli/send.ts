@@ -11,6 +11,9 @@ export const TALKI_TIMEOUT_MS = 5000
 /** Talki's pause before its one retry (vendor page: "retries once after 3 seconds, then silently skips"). */
 export const TALKI_RETRY_DELAY_MS = 3000
 
+/** The keys Talki reads from an answer; any other key is ignored. */
+const PROFILE_KEYS = new Set(Object.keys(ProfileSchema.shape))
+
 export interface Output {
   write(text: string): unknown
 }
@@ -56,8 +59,7 @@ export function checkAnswerBody(body: Buffer): AnswerVerdict {
     })
     return { ok: false, reason: `the answer breaks the contract — ${problems.join('; ')}` }
   }
-  const known = new Set(['name', 'email', 'plan', 'fields'])
-  const ignoredKeys = Object.keys(parsed).filter((key) => !known.has(key))
+  const ignoredKeys = Object.keys(parsed).filter((key) => !PROFILE_KEYS.has(key))
   return { ok: true, profile: result.data, ignoredKeys }
 }
 

@@ -57,7 +57,7 @@ function adminApp(adminToken?: string) {
     adminToken,
     store: memoryStore(),
     simulation: createSimulationState(null),
-    downtime: { start() {}, async end() {}, isDown: false, until: null },
+    downtime: { start() {}, async end() {}, isDown: false },
     requestLog: new RequestLog(),
     logger: capturedLogger().logger,
     endpointPath: '/talki/customer',
