@@ -5,27 +5,24 @@
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
+import { TALKI_TIMEOUT_MS } from '../src/cli/send.js'
 import { sign } from '../src/signature.js'
 import { CHROMIUM, launchChromium } from '../test/browser.js'
-import { post } from '../test/process.js'
-import { startStack, TEST_SECRET } from '../test/support.js'
+import { post, postToken, sleep } from '../test/process.js'
+import { signedRequest, startStack, TEST_SECRET } from '../test/support.js'
 
 const OUT = fileURLToPath(new URL('../docs/dashboard.png', import.meta.url))
-const TALKI_TIMEOUT_MS = 5000
 
 if (!existsSync(CHROMIUM)) {
   process.stderr.write(`No browser at ${CHROMIUM}: apt-get install -y chromium fonts-noto-color-emoji\n`)
   process.exit(1)
 }
 
-const body = (token: string) => JSON.stringify({ userToken: token })
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
 const stack = await startStack()
 const browser = await launchChromium()
 try {
   const url = stack.endpointUrl
-  const talki = (token: string) => post(url, body(token), { timeoutMs: TALKI_TIMEOUT_MS })
+  const talki = (token: string) => postToken(url, token, { timeoutMs: TALKI_TIMEOUT_MS })
   // Talki's way with a flaky user: the first attempt fails, the retry 3 s later gets the profile.
   const flaky = (async () => {
     await talki('usr_flaky')
@@ -39,7 +36,9 @@ try {
     talki('usr_not_found'),
     talki('usr_many_fields'),
     // Signed with `echo` (a newline added), sent without it: the log says so.
-    post(url, body('usr_abc123'), { signature: sign(TEST_SECRET, `${body('usr_abc123')}\n`) }),
+    post(url, signedRequest('usr_abc123').body, {
+      signature: sign(TEST_SECRET, `${signedRequest('usr_abc123').body}\n`),
+    }),
   ])
   await talki('usr_abc123')
 

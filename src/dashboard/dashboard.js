@@ -1079,7 +1079,7 @@ function renderEntry(e) {
 /** @param {LogEntry[]} entries newest first */
 function addEntries(entries) {
   const known = new Set(state.log.map((e) => e.id))
-  const fresh = entries.filter((e) => !known.has(e.id)).sort((a, b) => b.id - a.id)
+  const fresh = entries.filter((e) => !known.has(e.id))
   if (fresh.length === 0) return
   state.log = [...fresh, ...state.log].sort((a, b) => b.id - a.id).slice(0, MAX_LOG)
   renderLog()
