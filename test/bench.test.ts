@@ -3,17 +3,16 @@ import { readdirSync, statSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_SEED_OPTIONS, writeSeedFile } from '../src/seed.js'
+import { build, ROOT } from './process.js'
 
 // A smoke run of `npm run bench` (bench/run.ts --smoke): one second per target, a few connections, 1,000
 // users. It checks that the harness measures every target and that every signed request was answered 2xx;
 // nothing timed is asserted — benchmarks are not tests.
 
 const run = promisify(execFile)
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const TARGETS = ['bare', 'vendor', 'project-warn']
 
 function newestSource(dir: string): number {
@@ -39,7 +38,7 @@ async function ensureBuilt(): Promise<void> {
   } catch {
     built = 0
   }
-  if (built < newestSource(join(ROOT, 'src'))) await run('npm', ['run', '--silent', 'build'], { cwd: ROOT })
+  if (built < newestSource(join(ROOT, 'src'))) build()
   expect(statSync(main).isFile()).toBe(true)
 }
 

@@ -9,6 +9,7 @@ import type { UserRecord } from '../../src/contract.js'
 import { createSimulationState, type SimulationState } from '../../src/simulation/choose.js'
 import { fillDefaults, type SimulationSpec } from '../../src/simulation/scenarios.js'
 import { openJsonStore, type UserStore } from '../../src/store.js'
+import { until } from '../process.js'
 import { ALICE, capturedLogger, tempDataDir } from '../support.js'
 
 const ADMIN_TOKEN = 'admin-token-for-tests'
@@ -162,14 +163,6 @@ function readUntil(res: IncomingMessage, done: (text: string) => boolean, timeou
       }
     })
   })
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 2000) {
-  const end = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
 }
 
 function expectIssues(body: { error: string; issues: unknown }) {
@@ -748,7 +741,7 @@ describe('admin app', () => {
       expect(res.statusCode).toBe(200)
       expect(res.headers['content-type']).toMatch(/^text\/event-stream/)
       expect(res.headers['cache-control']).toBe('no-store')
-      await waitFor(() => requestLog.subscribers === 1)
+      await until(() => requestLog.subscribers === 1)
       requestLog.record(completed('usr_streamed', 200))
       const [entry] = requestLog.list(1)
       const text = await readUntil(res, (sofar) => {
@@ -757,7 +750,7 @@ describe('admin app', () => {
       })
       const line = text.split('\n').find((l) => l.startsWith('data: '))
       expect(JSON.parse(line?.slice('data: '.length) ?? '')).toEqual(entry)
-      await waitFor(() => requestLog.subscribers === 0)
+      await until(() => requestLog.subscribers === 0)
     })
 
     it('sends a heartbeat comment while idle', async () => {

@@ -4,7 +4,17 @@ import type { UserRecord } from '../../src/contract.js'
 import { sign } from '../../src/signature.js'
 import { killAll, sleep } from '../process.js'
 import { TEST_SECRET } from '../support.js'
-import { adminCall, type DataDir, dataDir, figure, freePort, type Running, rssMb, start } from './stress.js'
+import {
+  adminCall,
+  type DataDir,
+  dataDir,
+  figure,
+  freePort,
+  type Running,
+  round,
+  rssMb,
+  start,
+} from './stress.js'
 
 // 200,000 requests against the server process at LOG_LEVEL=warn, almost all for tokens never seen
 // before, mixing valid (known and unknown users), wrongly signed (the findings are computed) and
@@ -128,7 +138,7 @@ describe('memory under 200,000 requests', () => {
     figure('memory_rss_after_20k_mb', rssWarm)
     figure('memory_rss_peak_mb', rssPeak)
     figure('memory_rss_end_mb', rssEnd)
-    figure('memory_rss_growth_after_20k_mb', Math.round((rssEnd - rssWarm) * 10) / 10)
+    figure('memory_rss_growth_after_20k_mb', round(rssEnd - rssWarm))
     figure('memory_request_log_entries', entries)
 
     expect(sent).toBeGreaterThanOrEqual(TOTAL)

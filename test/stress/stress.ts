@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { UserRecord } from '../../src/contract.js'
-import { ROOT, type ServerProcess, sleep, startServer } from '../process.js'
+import { freePort, ROOT, type ServerProcess, sleep, startServer } from '../process.js'
 import { ALICE, TEST_SECRET } from '../support.js'
 
 // Shared by the stress files: a temp data folder, the server started on it, an admin client, and the
@@ -23,18 +23,7 @@ export function percentile(values: readonly number[], p: number): number {
 
 export const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits
 
-/** A free TCP port on 127.0.0.1 (for ADMIN_PORT, where 0 means "no admin API"). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
+export { freePort }
 
 /** The resident set size of a process in MB, from /proc/<pid>/status. */
 export async function rssMb(pid: number): Promise<number> {
