@@ -48,7 +48,3 @@ export function killAll(): void {
   for (const child of live) child.kill('SIGKILL')
   live.clear()
 }
-
-export function liveCount(): number {
-  return live.size
-}

@@ -1,5 +1,5 @@
 import { createReadStream, existsSync } from 'node:fs'
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { runCommand } from './children.js'
@@ -116,7 +116,6 @@ export async function makeSlowStore(base: string, out: string, delayMs: number):
     name: 'Slow Bench',
     simulate: { scenario: 'slow', delayMs },
   })
-  await rm(out, { force: true })
   await writeFile(out, `${JSON.stringify(parsed)}\n`)
   return out
 }
