@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { sign } from '../signature.js'
-import { type HttpAnswer, NetworkError, post } from './http.js'
+import { bodyPreview, type HttpAnswer, NetworkError, post } from './http.js'
 import { checkAnswerBody, isJsonContentType, TALKI_TIMEOUT_MS, talkiBody, talkiHeaders } from './send.js'
 
 // A conformance suite for any customer endpoint: each case sends one request Talki could send (or an
@@ -222,9 +222,8 @@ function goodStatus(status: number, field: string, body: Buffer): Verdict {
 }
 
 function preview(body: Buffer): string {
-  const text = body.toString('utf8').replace(/\s+/g, ' ').trim()
-  if (text === '') return ''
-  return ` ${text.length > 60 ? `${text.slice(0, 59)}…` : text}`
+  const text = bodyPreview(body, 60)
+  return text === '' ? '' : ` ${text}`
 }
 
 /** A bad signature must get 401: anything 2xx leaks a profile, anything 5xx is a crash an attacker can trigger. */

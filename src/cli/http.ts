@@ -129,3 +129,9 @@ function describe(error: NodeJS.ErrnoException, url: URL, ms: number): NetworkEr
 function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim()
 }
+
+/** An answer's body on one line, cut to `max` characters: what the CLI shows of an unexpected answer. */
+export function bodyPreview(body: Buffer, max: number): string {
+  const text = oneLine(body.toString('utf8'))
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text
+}

@@ -1,6 +1,6 @@
 import { type Profile, ProfileSchema } from '../contract.js'
 import { sign } from '../signature.js'
-import { type HttpAnswer, NetworkError, post } from './http.js'
+import { bodyPreview, type HttpAnswer, NetworkError, post } from './http.js'
 import { renderSidebar } from './sidebar.js'
 
 // Plays Talki's side of Backend Connect: the body Talki builds, the headers it sends, its 5 s timeout
@@ -170,13 +170,8 @@ async function attemptOnce(
 
 function describeAttempt(attempt: Attempt): string {
   if ('error' in attempt) return `attempt ${attempt.n}: ${attempt.error.message} (after ${attempt.ms} ms)`
-  const preview = attempt.status === 200 ? '' : `  ${bodyPreview(attempt.answer.body)}`
+  const preview = attempt.status === 200 ? '' : `  ${bodyPreview(attempt.answer.body, 80)}`
   return `attempt ${attempt.n}: ${attempt.status} in ${attempt.ms} ms${preview}`
-}
-
-function bodyPreview(body: Buffer): string {
-  const text = body.toString('utf8').replace(/\s+/g, ' ').trim()
-  return text.length > 80 ? `${text.slice(0, 79)}…` : text
 }
 
 function statusHint(status: number): string {
