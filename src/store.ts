@@ -3,7 +3,7 @@ import path from 'node:path'
 import { Low } from 'lowdb'
 import { DataFile } from 'lowdb/node'
 import { type UserRecord, UserRecordSchema } from './contract.js'
-import { assertWritable, parseLine, readIfExists, serialise } from './json-store/file-io.js'
+import { assertWritable, lineText, parseLine, readIfExists, serialise } from './json-store/file-io.js'
 import { describeIssue, load, oneLine, type State, StoreError } from './json-store/load.js'
 
 export { StoreError }
@@ -136,7 +136,7 @@ function matchesQuery(user: UserRecord, needle: string): boolean {
   return [user.userToken, user.name, user.email, user.plan].some((s) => s?.toLowerCase().includes(needle))
 }
 
-function lineMayMatch({ bytes, starts, ends }: State, line: number, needle: string): boolean {
-  const text = bytes.toString('utf8', starts[line], ends[line]).toLowerCase()
+function lineMayMatch(state: State, line: number, needle: string): boolean {
+  const text = lineText(state, line).toLowerCase()
   return text.includes(needle) || text.includes('\\')
 }

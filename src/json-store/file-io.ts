@@ -6,8 +6,13 @@ import { oneLine, type State, StoreError } from './load.js'
 
 // The JSON store's file on disk: read in one go, checked for writability, written back line by line.
 
+/** Line `line` of the file as read at open: one record's JSON. */
+export function lineText(state: State, line: number): string {
+  return state.bytes.toString('utf8', state.starts[line], state.ends[line])
+}
+
 export function parseLine(state: State, line: number): unknown {
-  return JSON.parse(state.bytes.toString('utf8', state.starts[line], state.ends[line]))
+  return JSON.parse(lineText(state, line))
 }
 
 /**
