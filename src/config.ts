@@ -8,7 +8,7 @@ import { parseSimulateText, type SimulationSpec } from './simulation/scenarios.j
 
 export class ConfigError extends Error {}
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 /** The committed seed, found from this file so it resolves the same from src/ (tsx) and dist/ (built). */
 export const SEED_FILE = fileURLToPath(new URL('../data/seed.json', import.meta.url))
@@ -104,7 +104,7 @@ export interface Config {
   production: boolean
 }
 
-export function isLoopback(address: string): boolean {
+function isLoopback(address: string): boolean {
   return address === 'localhost' || address === '::1' || /^127\.\d+\.\d+\.\d+$/.test(address)
 }
 

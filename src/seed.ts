@@ -132,7 +132,7 @@ function fakerToken(index: number, seed: number): string {
 }
 
 /** Yields the whole seed one record at a time, so a million users never sit in memory at once. */
-export function* seedRecords(options: SeedOptions): Generator<UserRecord> {
+function* seedRecords(options: SeedOptions): Generator<UserRecord> {
   yield* NAMED_USERS.map((user) => structuredClone(user))
   const faker = new Faker({ locale: en, seed: options.seed })
   faker.setDefaultRefDate(REF_DATE)

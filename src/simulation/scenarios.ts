@@ -4,11 +4,11 @@ import { z } from 'zod'
 // user's `simulate` field): a bare name, an object with its parameters, or a sequence. The written
 // form is validated and kept as written; `resolveSpec` fills the defaults when it is used.
 
-export const MAX_MS = 600_000
+const MAX_MS = 600_000
 const ms = z.number().int().min(0).max(MAX_MS)
 const strict = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape)
 
-export const ErrorStatusSchema = z.union([z.literal(500), z.literal(502), z.literal(503), z.literal(504)])
+const ErrorStatusSchema = z.union([z.literal(500), z.literal(502), z.literal(503), z.literal(504)])
 
 const ok = strict({ scenario: z.literal('ok') })
 const slow = strict({ scenario: z.literal('slow'), delayMs: ms.optional(), jitterMs: ms.optional() })
@@ -22,7 +22,7 @@ const wrongShape = strict({ scenario: z.literal('wrong_shape') })
 const down = strict({ scenario: z.literal('down'), durationMs: ms.optional() })
 
 /** Scenarios that act on one request: the items a sequence or `flaky` may hold. */
-export const PLAIN_SCENARIO_NAMES = [
+const PLAIN_SCENARIO_NAMES = [
   'ok',
   'slow',
   'not_found',
@@ -40,7 +40,7 @@ export type PlainScenarioName = (typeof PLAIN_SCENARIO_NAMES)[number]
 const plainObjects = [ok, slow, notFound, unauthorized, error, reset, hang, malformed, wrongShape] as const
 const plainObject = z.discriminatedUnion('scenario', [...plainObjects])
 /** A plain scenario as written: its bare name or its object. */
-export const PlainScenarioSpecSchema = z.union([z.enum(PLAIN_SCENARIO_NAMES), plainObject])
+const PlainScenarioSpecSchema = z.union([z.enum(PLAIN_SCENARIO_NAMES), plainObject])
 
 const flaky = strict({
   scenario: z.literal('flaky'),
@@ -50,7 +50,7 @@ const flaky = strict({
 
 const scenarioObject = z.discriminatedUnion('scenario', [...plainObjects, down, flaky])
 
-export const SequenceSpecSchema = strict({
+const SequenceSpecSchema = strict({
   sequence: z.array(PlainScenarioSpecSchema).min(1).max(100),
   windowMs: ms.optional(),
 })
@@ -109,7 +109,7 @@ export type PlainScenario = Exclude<Scenario, { scenario: 'down' | 'flaky' }>
 export type Sequence = { sequence: PlainScenario[]; windowMs: number }
 export type Simulation = Scenario | Sequence
 
-export const DEFAULT_WINDOW_MS = 10_000
+const DEFAULT_WINDOW_MS = 10_000
 
 export function isDown(
   simulation: Simulation | null | undefined,
@@ -117,7 +117,7 @@ export function isDown(
   return simulation != null && 'scenario' in simulation && simulation.scenario === 'down'
 }
 
-export function fillPlain(spec: PlainScenarioSpec): PlainScenario {
+function fillPlain(spec: PlainScenarioSpec): PlainScenario {
   const filled = fillScenario(spec)
   return filled as PlainScenario
 }
