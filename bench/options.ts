@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 
-export const TARGET_NAMES = ['project-warn', 'project-info', 'project-lean', 'vendor', 'bare'] as const
+const TARGET_NAMES = ['project-warn', 'project-info', 'project-lean', 'vendor', 'bare'] as const
 export type TargetName = (typeof TARGET_NAMES)[number]
 
 export interface Options {

@@ -38,7 +38,7 @@ export interface Summary {
 }
 
 /** The median of the known values: a run with no answers has NaN percentiles and is left out. */
-export function median(values: readonly number[]): number {
+function median(values: readonly number[]): number {
   const sorted = values.filter((value) => !Number.isNaN(value)).sort((a, b) => a - b)
   if (sorted.length === 0) return Number.NaN
   const middle = Math.floor(sorted.length / 2)
@@ -88,7 +88,7 @@ function ratio(summary: Summary, all: readonly Summary[], baseline: TargetName):
   return `${(summary.reqPerSec / base.reqPerSec).toFixed(2)}×`
 }
 
-export const TABLE_HEADER = [
+const TABLE_HEADER = [
   'target',
   'users',
   'req/s',
@@ -255,8 +255,8 @@ export function machineLines(): string[] {
   ]
 }
 
-export const BEGIN_MARK = '<!-- bench:begin (written by npm run bench; edit outside the markers) -->'
-export const END_MARK = '<!-- bench:end -->'
+const BEGIN_MARK = '<!-- bench:begin (written by npm run bench; edit outside the markers) -->'
+const END_MARK = '<!-- bench:end -->'
 
 /** Replaces only the generated section, so notes written around it (profiles, costs) survive a new run. */
 export async function writeResults(file: string, section: string): Promise<void> {

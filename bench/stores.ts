@@ -23,7 +23,7 @@ export async function ensureStore(root: string, dataDir: string, size: number): 
 }
 
 /** A small deterministic generator (mulberry32): the same store always gives the same pool. */
-export function random(seed: number): () => number {
+function random(seed: number): () => number {
   let state = seed >>> 0
   return () => {
     state = (state + 0x6d2b79f5) >>> 0
