@@ -27,10 +27,7 @@ export type Profile = z.infer<typeof ProfileSchema>
 export const UserRecordSchema = z
   .object({
     userToken: UserTokenSchema,
-    name: z.string().optional(),
-    email: z.string().optional(),
-    plan: z.string().optional(),
-    fields: z.record(z.string(), FieldValueSchema).optional(),
+    ...ProfileSchema.shape,
     simulate: SimulationSpecSchema.optional(),
   })
   .strict()
