@@ -197,9 +197,9 @@ async function main(argv: string[]): Promise<void> {
       say('building the project (npm run build)')
       await runCommand('npm', ['run', '--silent', 'build'], root, 5 * 60_000)
     }
-    if (wantsProject && !existsSync(join(root, 'dist/main.js'))) {
+    if (wantsProject && !existsSync(join(root, 'dist/mock/main.js'))) {
       throw new Error(
-        'dist/main.js is missing: run npm run build, or leave the project targets out with --targets',
+        'dist/mock/main.js is missing: run npm run build, or leave the project targets out with --targets',
       )
     }
 

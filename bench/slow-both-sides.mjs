@@ -4,7 +4,7 @@ import http from 'node:http'
 // The slow scenario's lateness seen from both sides: 500 requests for a user whose own simulate is slow 1000 ms,
 // one per millisecond, against a running server (PORT, ADMIN_PORT, TALKI_SECRET); "server" is the request
 // log's latencyMs (arrival to answer), "client" includes this process's own event loop on the shared cores.
-//   LOG_LEVEL=warn TALKI_SECRET=s3cret PORT=3700 ADMIN_PORT=3701 node dist/main.js &
+//   LOG_LEVEL=warn TALKI_SECRET=s3cret PORT=3700 ADMIN_PORT=3701 node dist/mock/main.js &
 //   TALKI_SECRET=s3cret PORT=3700 ADMIN_PORT=3701 node bench/slow-both-sides.mjs
 const port = Number(process.env.PORT ?? 3000)
 const adminPort = Number(process.env.ADMIN_PORT ?? 3001)

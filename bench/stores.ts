@@ -44,7 +44,7 @@ function plainToken(record: Candidate): string | null {
   return typeof record.userToken === 'string' && record.simulate === undefined ? record.userToken : null
 }
 
-/** The layout the seed writes (src/seed.ts FILE_HEAD): this line, then one record per line. */
+/** The layout the seed writes (src/mock/seed.ts FILE_HEAD): this line, then one record per line. */
 const SEED_HEAD = '{"users":['
 
 /**

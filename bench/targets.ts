@@ -25,7 +25,7 @@ interface TargetSpec {
 }
 
 function specOf(name: TargetName, context: TargetContext): TargetSpec {
-  const project = join(context.root, 'dist/main.js')
+  const project = join(context.root, 'dist/mock/main.js')
   switch (name) {
     // Every feature on: helmet's headers, simulation checks, the request log (kept while the admin API runs).
     case 'project-warn':

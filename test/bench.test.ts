@@ -5,7 +5,7 @@ import os from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEFAULT_SEED_OPTIONS, writeSeedFile } from '../src/seed.js'
+import { DEFAULT_SEED_OPTIONS, writeSeedFile } from '../src/mock/seed.js'
 import { build, ROOT } from './process.js'
 
 // A smoke run of `npm run bench` (bench/run.ts --smoke): one second per target, a few connections, 1,000
@@ -29,9 +29,9 @@ function newestSource(dir: string): number {
   return newest
 }
 
-/** dist/main.js is what the project target runs: built when missing or older than any source file. */
+/** dist/mock/main.js is what the project target runs: built when missing or older than any source file. */
 async function ensureBuilt(): Promise<void> {
-  const main = join(ROOT, 'dist/main.js')
+  const main = join(ROOT, 'dist/mock/main.js')
   let built = 0
   try {
     built = statSync(main).mtimeMs

@@ -2,13 +2,13 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { type Agent, createServer, type IncomingHttpHeaders, request, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import type { RequestLog } from '../src/admin/request-log.js'
-import type { UserRecord } from '../src/contract.js'
-import { createEndpointApp } from '../src/endpoint.js'
-import { createLogger } from '../src/log.js'
-import { createSharedState } from '../src/shared-state.js'
-import type { SimulationState } from '../src/simulation/choose.js'
-import type { Downtime } from '../src/simulation/downtime.js'
+import type { RequestLog } from '../src/mock/admin/request-log.js'
+import type { UserRecord } from '../src/mock/contract.js'
+import { createEndpointApp } from '../src/mock/endpoint.js'
+import { createLogger } from '../src/mock/log.js'
+import { createSharedState } from '../src/mock/shared-state.js'
+import type { SimulationState } from '../src/mock/simulation/choose.js'
+import type { Downtime } from '../src/mock/simulation/downtime.js'
 import { memoryStore, signedRequest, TEST_SECRET } from './support.js'
 
 // Talking to a real server over real sockets: a small node:http client that reports what arrived on
@@ -193,7 +193,7 @@ export async function serveEndpoint(
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The built server as a child process: `node dist/main.js` directly, so signals reach it (npm would exit
+// The built server as a child process: `node dist/mock/main.js` directly, so signals reach it (npm would exit
 // at once on SIGTERM and leave node behind).
 
 /**
@@ -228,10 +228,10 @@ export interface ServerProcess {
 const started = new Set<ChildProcess>()
 
 /**
- * Starts `node dist/main.js` with only PATH from this environment plus `env`, so nothing of the test
+ * Starts `node dist/mock/main.js` with only PATH from this environment plus `env`, so nothing of the test
  * runner's own (NODE_ENV=test, a TALKI_SECRET) leaks in.
  */
-export function startServer(env: Record<string, string>, entry = `${ROOT}dist/main.js`): ServerProcess {
+export function startServer(env: Record<string, string>, entry = `${ROOT}dist/mock/main.js`): ServerProcess {
   const child = spawn(process.execPath, [entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },

@@ -2,10 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import type { UserRecord } from '../src/contract.js'
-import { createLogger, type Logger } from '../src/log.js'
-import { sign } from '../src/signature.js'
-import type { UserStore } from '../src/store.js'
+import type { UserRecord } from '../src/mock/contract.js'
+import { createLogger, type Logger } from '../src/mock/log.js'
+import type { UserStore } from '../src/mock/store.js'
+import { sign } from '../src/template/signature.js'
 
 // Shared fixtures. TEST_SECRET's known answers are written beside the tests that use them, computed with
 //   printf '%s' "$BODY" | openssl dgst -sha256 -hmac "$SECRET"
@@ -84,7 +84,7 @@ export async function tempDataDir(users: UserRecord[] = [structuredClone(ALICE)]
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The whole stack in this process, wired as src/main.ts wires it: the endpoint and the admin app (with
+// The whole stack in this process, wired as src/mock/main.ts wires it: the endpoint and the admin app (with
 // the dashboard) on free ports of 127.0.0.1, over a temp copy of data/seed.json.
 
 export interface Stack {
@@ -97,10 +97,10 @@ export interface Stack {
 
 export async function startStack(options: { adminToken?: string; secret?: string } = {}): Promise<Stack> {
   const { createServer } = await import('node:http')
-  const { createAdminApp } = await import('../src/admin/app.js')
-  const { createEndpointApp } = await import('../src/endpoint.js')
-  const { createSharedState } = await import('../src/shared-state.js')
-  const { openJsonStore } = await import('../src/store.js')
+  const { createAdminApp } = await import('../src/mock/admin/app.js')
+  const { createEndpointApp } = await import('../src/mock/endpoint.js')
+  const { createSharedState } = await import('../src/mock/shared-state.js')
+  const { openJsonStore } = await import('../src/mock/store.js')
   const { fileURLToPath } = await import('node:url')
 
   const dir = await mkdtemp(join(tmpdir(), 'talki-stack-'))

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { sign } from '../signature.js'
+import { sign } from '../template/signature.js'
 import { bodyPreview, type HttpAnswer, NetworkError, post } from './http.js'
 import { checkAnswerBody, isJsonContentType, TALKI_TIMEOUT_MS, talkiBody, talkiHeaders } from './send.js'
 

@@ -1,5 +1,5 @@
-import { type Profile, ProfileSchema } from '../contract.js'
-import { sign } from '../signature.js'
+import { type Profile, ProfileSchema } from '../mock/contract.js'
+import { sign } from '../template/signature.js'
 import { bodyPreview, type HttpAnswer, NetworkError, post } from './http.js'
 import { renderSidebar } from './sidebar.js'
 

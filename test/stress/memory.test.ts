@@ -1,7 +1,7 @@
 import autocannon from 'autocannon'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { UserRecord } from '../../src/contract.js'
-import { sign } from '../../src/signature.js'
+import type { UserRecord } from '../../src/mock/contract.js'
+import { sign } from '../../src/template/signature.js'
 import { killAll, sleep } from '../process.js'
 import { TEST_SECRET } from '../support.js'
 import {

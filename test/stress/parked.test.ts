@@ -1,13 +1,13 @@
 import { connect, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { UserRecord } from '../../src/contract.js'
+import type { UserRecord } from '../../src/mock/contract.js'
 import { killAll, postToken, sleep } from '../process.js'
 import { ALICE, signedRequest } from '../support.js'
 import { type DataDir, dataDir, figure, percentile, type Running, round, start } from './stress.js'
 
 // Hundreds of callers parked on the real server — 300 `slow` (20 s), 200 `hang`, 50 clients sending
 // their headers a byte at a time and 50 sending their body a byte at a time — while healthy signed
-// requests are timed. The server's own timeouts (src/main.ts SERVER_OPTIONS) must close the abusive
+// requests are timed. The server's own timeouts (src/mock/main.ts SERVER_OPTIONS) must close the abusive
 // sockets: headers within headersTimeout (10 s), the whole request within requestTimeout (15 s), each
 // checked every second.
 

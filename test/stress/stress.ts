@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { UserRecord } from '../../src/contract.js'
+import type { UserRecord } from '../../src/mock/contract.js'
 import { freePort, ROOT, type ServerProcess, sleep, startServer } from '../process.js'
 import { ALICE, TEST_SECRET } from '../support.js'
 
@@ -55,7 +55,7 @@ export interface Running {
 }
 
 /**
- * Starts `node dist/main.js` on `dataFile` with the endpoint on a free port; the admin API only when
+ * Starts `node dist/mock/main.js` on `dataFile` with the endpoint on a free port; the admin API only when
  * `ADMIN_PORT` is in `env`. Ready once the endpoint port accepts a connection (at LOG_LEVEL=warn there is
  * no "endpoint listening" line to wait for).
  */
@@ -125,14 +125,14 @@ export async function adminCall(
 }
 
 /**
- * Runs `node dist/main.js` to its exit (for starts that must be refused), optionally through a wrapper
+ * Runs `node dist/mock/main.js` to its exit (for starts that must be refused), optionally through a wrapper
  * command such as `setpriv … --` to run it as another user. Killed after `timeoutMs`.
  */
 export function runToExit(
   env: Record<string, string>,
   options: { wrapper?: string[]; timeoutMs?: number } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, `${ROOT}dist/main.js`]
+  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, `${ROOT}dist/mock/main.js`]
   return new Promise((resolve, reject) => {
     const child = spawn(command ?? process.execPath, args, {
       cwd: ROOT,

@@ -1,0 +1,155 @@
+import { isIP } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { z } from 'zod'
+import { parseSimulateText, type SimulationSpec } from './simulation/scenarios.js'
+
+// The only file that reads process.env. Every variable is validated here; a bad value becomes a
+// ConfigError whose message is the one line printed before exit 1.
+
+export class ConfigError extends Error {}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+/** The committed seed, found from this file so it resolves the same from src/ (tsx) and dist/ (built). */
+export const SEED_FILE = fileURLToPath(new URL('../../data/seed.json', import.meta.url))
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().min(min, `must be from ${min} to ${max}`).max(max, `must be from ${min} to ${max}`))
+
+const host = z
+  .string()
+  .refine((value) => value === 'localhost' || isIP(value) !== 0, 'must be an IP address or localhost')
+
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 }
+const byteSize = z.string().transform((value, ctx) => {
+  const match = /^(\d+)\s*(b|kb|mb)?$/i.exec(value.trim())
+  const bytes = match ? Number(match[1]) * (SIZE_UNITS[(match[2] ?? 'b').toLowerCase()] ?? 1) : Number.NaN
+  if (!(bytes >= 64 && bytes <= 10 * 1024 * 1024)) {
+    ctx.addIssue({ code: 'custom', message: 'must be a size from 64b to 10mb, such as 16kb' })
+    return z.NEVER
+  }
+  return bytes
+})
+
+const secretList = z.string().transform((value, ctx) => {
+  const secrets = value.split(',')
+  for (const secret of secrets) {
+    if (secret === '') {
+      ctx.addIssue({ code: 'custom', message: 'must not be empty or hold an empty item' })
+      return z.NEVER
+    }
+    if (secret.trim() !== secret) {
+      ctx.addIssue({ code: 'custom', message: 'must not start or end with white space (a stray newline?)' })
+      return z.NEVER
+    }
+  }
+  return secrets
+})
+
+const EnvSchema = z.object({
+  PORT: integer(0, 65535).default(3000),
+  HOST: host.default('0.0.0.0'),
+  ENDPOINT_PATH: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'must be a path such as /talki/customer (letters, digits, . _ ~ -)')
+    .default('/talki/customer'),
+  USER_TOKEN_FIELD: z
+    .string()
+    .regex(/^[A-Za-z_$][A-Za-z0-9_$-]{0,63}$/, 'must be a JSON key of letters, digits, _ $ or -')
+    // A parsed object's `__proto__` is its prototype, not a key: the route would read an object as the token.
+    .refine((value) => value !== '__proto__', 'must not be __proto__')
+    .default('userToken'),
+  TALKI_SECRET: secretList.optional(),
+  ADMIN_PORT: integer(0, 65535).default(3001),
+  ADMIN_HOST: host.default('127.0.0.1'),
+  ADMIN_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
+  DATA_FILE: z.string().default('data/db.json'),
+  SIMULATE: z
+    .string()
+    .transform((value, ctx) => {
+      const parsed = parseSimulateText(value)
+      if (parsed.ok) return parsed.spec
+      ctx.addIssue({ code: 'custom', message: parsed.reason })
+      return z.NEVER
+    })
+    .optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  BODY_LIMIT: byteSize.default(16 * 1024),
+  LOOKUP_TIMEOUT_MS: integer(1, 600_000).default(4000),
+  SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
+  NODE_ENV: z.string().optional(),
+})
+
+export interface Config {
+  port: number
+  host: string
+  endpointPath: string
+  tokenField: string
+  /** `undefined` when TALKI_SECRET is unset: secret.ts then supplies the development secret. */
+  secrets: string[] | undefined
+  adminPort: number
+  adminHost: string
+  adminToken: string | undefined
+  dataFile: string
+  seedFile: string
+  simulate: SimulationSpec | undefined
+  logLevel: (typeof LOG_LEVELS)[number]
+  bodyLimit: number
+  lookupTimeoutMs: number
+  shutdownTimeoutMs: number
+  production: boolean
+}
+
+function isLoopback(address: string): boolean {
+  return address === 'localhost' || address === '::1' || /^127\.\d+\.\d+\.\d+$/.test(address)
+}
+
+/** Validates the environment; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty value counts as unset, except TALKI_SECRET= which is an empty secret and refused.
+  const given: Record<string, string> = {}
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const value = env[key]
+    if (value !== undefined && (value !== '' || key === 'TALKI_SECRET')) given[key] = value
+  }
+  const parsed = EnvSchema.safeParse(given)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const name = String(issue?.path[0] ?? 'environment')
+    const shown =
+      name === 'TALKI_SECRET' || name === 'ADMIN_TOKEN' ? '' : ` (got ${JSON.stringify(given[name])})`
+    throw new ConfigError(`Invalid configuration: ${name} ${issue?.message ?? 'is not valid'}${shown}`)
+  }
+  const e = parsed.data
+  if (e.ADMIN_PORT !== 0 && !isLoopback(e.ADMIN_HOST) && e.ADMIN_TOKEN === undefined) {
+    throw new ConfigError(
+      `Invalid configuration: ADMIN_TOKEN is required when ADMIN_HOST (${e.ADMIN_HOST}) is not a loopback address`,
+    )
+  }
+  const production = e.NODE_ENV === 'production'
+  if (production && e.TALKI_SECRET === undefined) {
+    throw new ConfigError('Invalid configuration: TALKI_SECRET is required when NODE_ENV=production')
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    endpointPath: e.ENDPOINT_PATH,
+    tokenField: e.USER_TOKEN_FIELD,
+    secrets: e.TALKI_SECRET,
+    adminPort: e.ADMIN_PORT,
+    adminHost: e.ADMIN_HOST,
+    adminToken: e.ADMIN_TOKEN,
+    dataFile: e.DATA_FILE,
+    seedFile: SEED_FILE,
+    simulate: e.SIMULATE,
+    logLevel: e.LOG_LEVEL,
+    bodyLimit: e.BODY_LIMIT,
+    lookupTimeoutMs: e.LOOKUP_TIMEOUT_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    production,
+  }
+}

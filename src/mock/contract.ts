@@ -1,0 +1,71 @@
+import { z } from 'zod'
+import type * as protocol from '../template/protocol.js'
+import { type ErrorCode, MAX_TOKEN_LENGTH } from '../template/protocol.js'
+import { SimulationSpecSchema } from './simulation/scenarios.js'
+
+// The zod schemas of the mock: they validate the store file and admin bodies and generate the OpenAPI
+// document. The protocol's own types live in src/template/protocol.ts; the checks at the end of this
+// file keep the two equal.
+
+export const UserTokenSchema = z.string().min(1).max(MAX_TOKEN_LENGTH)
+
+/** A value in `fields`: Talki renders strings, numbers and booleans, nothing nested. */
+export const FieldValueSchema = z.union([z.string(), z.number(), z.boolean()])
+
+/** What the endpoint answers and Talki shows in the ticket sidebar. Every key is optional. */
+export const ProfileSchema = z
+  .object({
+    name: z.string().optional().describe('Customer display name, shown as the ticket panel header'),
+    email: z.string().optional().describe('Customer email, shown in the panel and used for email threading'),
+    plan: z.string().optional().describe('Subscription plan, rendered as a coloured badge'),
+    fields: z
+      .record(z.string(), FieldValueSchema)
+      .optional()
+      .describe('Any key-value pairs, rendered as a list in the sidebar'),
+  })
+  .meta({ id: 'Profile' })
+export type Profile = z.infer<typeof ProfileSchema>
+
+/** A stored user: the profile, the token that finds it and, for QA, the user's own scenario. */
+export const UserRecordSchema = z
+  .object({
+    userToken: UserTokenSchema,
+    ...ProfileSchema.shape,
+    simulate: SimulationSpecSchema.optional(),
+  })
+  .strict()
+  .meta({ id: 'UserRecord' })
+export type UserRecord = z.infer<typeof UserRecordSchema>
+
+/** The file behind the store: `data/seed.json` and `data/db.json` share it. */
+export const StoreFileSchema = z.object({ users: z.array(z.unknown()) }).strict()
+
+/**
+ * The file layout shared by the seed and the store: `{"users":[` then one compact record per line.
+ * Diff-friendly, written piece by piece rather than as one giant string, and read one line at a time.
+ */
+export const FILE_HEAD = '{"users":[\n'
+export const FILE_SEPARATOR = ',\n'
+export const FILE_TAIL = '\n]}\n'
+
+/** A UserRecord's keys but `simulate`: the store's fast paths read a record made of these alone. */
+export const PLAIN_RECORD_KEYS = ['userToken', 'name', 'email', 'plan', 'fields'] as const
+
+/** The error shape of every refusal: `{"error":"<code>"}`, sometimes with a detail. */
+export const ErrorBodySchema = z
+  .object({ error: z.string(), detail: z.string().optional() })
+  .meta({ id: 'Error' })
+
+/** The body Talki POSTs: `{"userToken": "<id>"}`, the key named by `USER_TOKEN_FIELD`. Other keys are ignored. */
+export function customerRequestSchema(tokenField: string) {
+  return z.object({ [tokenField]: UserTokenSchema } as Record<string, typeof UserTokenSchema>)
+}
+
+// Compile-time checks: the zod schemas above describe exactly the template's protocol types.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+const profileMatches: Same<Profile, protocol.Profile> = true
+const recordExtends: UserRecord extends protocol.UserRecord ? true : false = true
+const errorCodeIsString: ErrorCode extends z.infer<typeof ErrorBodySchema>['error'] ? true : false = true
+void profileMatches
+void recordExtends
+void errorCodeIsString

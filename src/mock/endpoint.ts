@@ -1,0 +1,184 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import express, { type NextFunction, type Request, type Response } from 'express'
+import getRawBody from 'raw-body'
+import { createCustomerRoute, type Outcome } from '../template/customer-route.js'
+import { answers, MAX_TOKEN_LENGTH } from '../template/protocol.js'
+import { verifySignature } from '../template/signature.js'
+import type { Findings, RequestLog } from './admin/request-log.js'
+import { findSignatureClues } from './admin/signature-findings.js'
+import type { UserRecord } from './contract.js'
+import type { Logger } from './log.js'
+import { respond, SECURITY_HEADERS } from './respond.js'
+import { type ChosenScenario, chooseScenario, type SimulationState } from './simulation/choose.js'
+import type { Downtime } from './simulation/downtime.js'
+import { CUT_BY_SERVER, performScenario } from './simulation/perform.js'
+import type { UserStore } from './store.js'
+
+export interface EndpointDeps {
+  endpointPath: string
+  tokenField: string
+  secrets: readonly string[]
+  bodyLimit: number
+  lookupTimeoutMs: number
+  store: Pick<UserStore, 'find'>
+  logger: Logger
+  /** QA's failure simulation and request log; an integrator's copy leaves these out. */
+  simulation?: SimulationState
+  downtime?: Pick<Downtime, 'start' | 'isDown'>
+  requestLog?: RequestLog
+  hanging?: Set<Socket>
+  random?: () => number
+}
+
+const LENGTH_MISMATCH = { status: 400, body: { error: 'invalid_body', detail: 'body length does not match' } }
+
+/** Talki's POST: size → encoding → the customer route → the simulation → the answer, logged once. */
+function createCustomerHandler(deps: EndpointDeps) {
+  const answerCustomerRequest = createCustomerRoute({
+    verify: (body, header) => verifySignature(body, header, deps.secrets),
+    store: deps.store,
+    tokenField: deps.tokenField,
+    lookupTimeoutMs: deps.lookupTimeoutMs,
+  })
+  const hanging = deps.hanging ?? new Set<Socket>()
+  const random = deps.random ?? Math.random
+  const downtime = deps.downtime ?? { start: () => {} }
+  const logRequests = deps.logger.isLevelEnabled('info')
+
+  return async function handleCustomerRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const startedAt = performance.now()
+    const arrivedAt = Date.now()
+    let outcome: Outcome<UserRecord> | undefined
+    let scenario: ChosenScenario | null = null
+    let findings: Findings | null = null
+    let peekedToken: string | null = null
+
+    res.once('close', () => {
+      const endedAt = performance.now()
+      const answered = res.writableFinished
+      // A `down` cuts every open connection: those requests were cut by the server, not left by the caller.
+      const cut = (res as { [CUT_BY_SERVER]?: boolean })[CUT_BY_SERVER] || deps.downtime?.isDown === true
+      const gaveUp = !answered && !cut
+      const latencyMs = Math.round((endedAt - startedAt) * 10) / 10
+      const token = outcome?.token ?? peekedToken
+      const status = answered ? res.statusCode : null
+      deps.requestLog?.record({
+        token,
+        verdict: outcome?.verdict ?? null,
+        findings,
+        scenario: scenario?.scenario ?? null,
+        status,
+        latencyMs,
+        callerGaveUpMs: gaveUp ? Math.round(endedAt - startedAt) : null,
+        startedAt,
+        endedAt,
+        arrivedAt,
+      })
+      // The stdout line names only a token whose request verified; the request log (for QA) also shows
+      // the token an unverified request claimed.
+      if (logRequests) {
+        const verified = outcome?.token ?? null
+        deps.logger.info(
+          { token: verified, status, latencyMs, scenario: scenario?.scenario ?? null },
+          'request',
+        )
+      }
+    })
+
+    // Size: read at most BODY_LIMIT bytes; a larger body is refused and the connection closed.
+    let rawBody: Buffer
+    try {
+      rawBody = await getRawBody(req, { limit: deps.bodyLimit, length: req.headers['content-length'] })
+    } catch (error) {
+      const type = (error as { type?: string }).type
+      if (type === 'request.aborted') return // the caller left; the close handler logs it
+      return respond(res, type === 'entity.too.large' ? answers.payloadTooLarge : LENGTH_MISMATCH)
+    }
+
+    const signature = req.headers['x-talki-signature']
+    outcome = await answerCustomerRequest({
+      rawBody,
+      signature,
+      contentEncoding: req.headers['content-encoding'],
+    })
+
+    if (deps.requestLog && outcome.token === undefined && outcome.verdict !== null) {
+      peekedToken = peekToken(rawBody, deps.tokenField)
+      if (outcome.verdict === 'invalid_signature' && typeof signature === 'string') {
+        findings = findSignatureClues(rawBody, signature, deps.secrets)
+      }
+    }
+    // Scenarios apply only to requests that passed the signature and body steps.
+    if (deps.simulation && outcome.token !== undefined && outcome.status !== 503) {
+      const now = Date.now()
+      const decision = chooseScenario(
+        { token: outcome.token, user: outcome.user, now, random },
+        deps.simulation,
+      )
+      scenario = decision?.scenario ?? null
+    }
+    performScenario(scenario, outcome, res, { downtime, hanging, random, startedAt })
+  }
+}
+
+export function createEndpointApp(deps: EndpointDeps) {
+  const handleCustomerRequest = createCustomerHandler(deps)
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('etag', false)
+  // The path is matched exactly, as configured: no case folding, no trailing slash.
+  app.set('case sensitive routing', true)
+  app.set('strict routing', true)
+
+  app.post(deps.endpointPath, handleCustomerRequest)
+
+  const headers = new Map(SECURITY_HEADERS)
+  app.use((_req, res, next) => {
+    res.setHeaders(headers)
+    next()
+  })
+  app.all(deps.endpointPath, (_req, res) => {
+    res.set('Allow', 'POST').status(405).json({ error: 'method_not_allowed' })
+  })
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found' })
+  })
+  // Last resort: whatever happens, the caller gets JSON, never a stack trace.
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = (error as { status?: unknown }).status
+    const clientError = typeof status === 'number' && status >= 400 && status < 500
+    if (!clientError) deps.logger.error({ err: error }, 'unexpected error')
+    if (res.headersSent) res.destroy()
+    else if (clientError) res.status(status).json({ error: 'bad_request' })
+    else res.status(500).json({ error: 'internal_error' })
+  })
+
+  // The hot path: Talki's POST to the exact path goes straight to the same handler that `app.post`
+  // registers, skipping Express's router and the per-request prototype swap — most of Express's cost for
+  // this route (bench/RESULTS.md). Every other request goes through the app as usual. An integrator can
+  // delete these lines and lose nothing but speed.
+  const express_ = app as unknown as {
+    handle(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void
+  }
+  const route = express_.handle.bind(app)
+  express_.handle = (req, res, next) => {
+    if (req.method === 'POST' && req.url === deps.endpointPath) {
+      handleCustomerRequest(req, res).catch((error: unknown) => {
+        deps.logger.error({ err: error }, 'unexpected error')
+        if (!res.headersSent) respond(res, { status: 500, body: { error: 'internal_error' } })
+      })
+    } else route(req, res, next)
+  }
+  return app
+}
+
+/** The token a body names, for the request log, even when its signature failed. */
+function peekToken(rawBody: Buffer, field: string): string | null {
+  try {
+    const value = JSON.parse(rawBody.toString('utf8'))?.[field]
+    return typeof value === 'string' ? value.slice(0, MAX_TOKEN_LENGTH) : null
+  } catch {
+    return null
+  }
+}

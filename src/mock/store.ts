@@ -1,0 +1,142 @@
+import { mkdir } from 'node:fs/promises'
+import path from 'node:path'
+import { Low } from 'lowdb'
+import { DataFile } from 'lowdb/node'
+import type { UserStore as TemplateUserStore } from '../template/user-store.js'
+import { type UserRecord, UserRecordSchema } from './contract.js'
+import { assertWritable, lineText, parseLine, readIfExists, serialise } from './json-store/file-io.js'
+import { describeIssue, load, oneLine, type State, StoreError } from './json-store/load.js'
+
+export { StoreError }
+
+// The mock's store: the template's `UserStore` (src/template/user-store.ts) plus the writes the admin API
+// needs. Below the interface is the JSON-file implementation; how its file is read, checked and written
+// lives in json-store/.
+
+/** The template's store (`find`, all that answering Talki needs) plus the writes the admin API makes. */
+export interface UserStore extends TemplateUserStore<UserRecord> {
+  /** Store order; `q` matches token, name, email or plan, case-insensitive (a scan: admin use only). */
+  list(query: { q?: string; offset: number; limit: number }): Promise<{ total: number; users: UserRecord[] }>
+  /** A replaced record keeps its place, a new one goes last. Resolves once the change is on disk. */
+  upsert(user: UserRecord): Promise<'created' | 'replaced'>
+  /** False when there was no such user. Resolves once the change is on disk. */
+  remove(token: string): Promise<boolean>
+  /** Resolves when every write started so far is on disk. */
+  flush(): Promise<void>
+}
+
+export async function openJsonStore(options: { file: string; seedFile: string }): Promise<UserStore> {
+  const { file, seedFile } = options
+  const existing = await readIfExists(file)
+  let state: State
+  if (existing === undefined) {
+    const seed = await readIfExists(seedFile)
+    if (seed === undefined)
+      throw new StoreError(`${seedFile}: seed file not found (needed to create ${file})`)
+    state = load(seedFile, seed)
+    await mkdir(path.dirname(path.resolve(file)), { recursive: true }).catch(
+      (error: NodeJS.ErrnoException) => {
+        throw new StoreError(`${file}: cannot create its folder (${error.code ?? error.message})`)
+      },
+    )
+  } else {
+    state = load(file, existing)
+  }
+  const { index } = state
+  await assertWritable(file, existing !== undefined)
+
+  // lowdb's Node adapters write through steno's Writer, which writes `.<name>.tmp` beside the file and
+  // renames it over the file (see node_modules/steno/lib/index.js): a crash leaves the old file or the
+  // new one, never a torn one. DataFile rather than JSONFile: JSONFile pretty-prints, which makes a
+  // million users ~350 MB and loses the one-record-per-line layout that `load` reads fast.
+  // `serialise` returns Buffers, not the string DataFile's type asks for: steno passes its data to
+  // fs.promises.writeFile, which writes an array of Buffers in turn. That writes the unchanged lines
+  // straight from `bytes`, instead of building a 235 MB string (twice that in UTF-16) at 1M users.
+  const adapter = new DataFile<State>(file, {
+    parse: () => state,
+    stringify: (data) => serialise(data) as unknown as string,
+  })
+  const db = new Low<State>(adapter, state)
+
+  // Writes are serialised and coalesced: at most one runs, at most one waits. The waiting one serialises
+  // the data when it starts, so it carries every change made before it started.
+  let running: Promise<void> = Promise.resolve()
+  let waiting: Promise<void> | undefined
+  const persist = (): Promise<void> => {
+    if (waiting) return waiting
+    const next = running
+      .catch(() => {})
+      .then(() => {
+        waiting = undefined
+        return db.write()
+      })
+      .catch((error: Error) => {
+        throw new StoreError(`${file}: write failed (${oneLine(error.message)})`)
+      })
+    waiting = next
+    running = next
+    return next
+  }
+
+  if (existing === undefined) await persist()
+
+  // A line of the file is parsed afresh on every read; a record upserted since open is handed out as kept.
+  const recordOf = (entry: number | UserRecord): UserRecord =>
+    typeof entry === 'number' ? (parseLine(state, entry) as UserRecord) : entry
+
+  return {
+    async find(token) {
+      const entry = index.get(token)
+      return entry === undefined ? undefined : recordOf(entry)
+    },
+    async list({ q, offset, limit }) {
+      const needle = q?.trim().toLowerCase()
+      if (!needle) {
+        const users: UserRecord[] = []
+        let position = 0
+        for (const entry of index.values()) {
+          if (position++ < offset) continue
+          if (users.length === limit) break
+          users.push(recordOf(entry))
+        }
+        return { total: index.size, users }
+      }
+      // A line is parsed only when its lower-cased text holds the needle, or an escape that might hide it;
+      // the parsed record has the last word. Map iteration is insertion order: store order.
+      const matches: UserRecord[] = []
+      for (const entry of index.values()) {
+        if (typeof entry === 'number' && !lineMayMatch(state, entry, needle)) continue
+        const user = recordOf(entry)
+        if (matchesQuery(user, needle)) matches.push(user)
+      }
+      return { total: matches.length, users: matches.slice(offset, offset + limit) }
+    },
+    async upsert(input) {
+      const parsed = UserRecordSchema.safeParse(input)
+      if (!parsed.success)
+        throw new StoreError(`${file}: refused record: ${describeIssue('user', parsed.error)}`)
+      const user = parsed.data
+      const replaced = index.has(user.userToken)
+      index.set(user.userToken, user)
+      await persist()
+      return replaced ? 'replaced' : 'created'
+    },
+    async remove(token) {
+      if (!index.delete(token)) return false
+      await persist()
+      return true
+    },
+    async flush() {
+      await (waiting ?? running).catch(() => {})
+    },
+  }
+}
+
+function matchesQuery(user: UserRecord, needle: string): boolean {
+  return [user.userToken, user.name, user.email, user.plan].some((s) => s?.toLowerCase().includes(needle))
+}
+
+function lineMayMatch(state: State, line: number, needle: string): boolean {
+  const text = lineText(state, line).toLowerCase()
+  return text.includes(needle) || text.includes('\\')
+}

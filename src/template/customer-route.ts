@@ -1,0 +1,113 @@
+import {
+  type Answer,
+  answers,
+  DEFAULT_LOOKUP_TIMEOUT_MS,
+  DEFAULT_TOKEN_FIELD,
+  isIdentityEncoding,
+  MAX_TOKEN_LENGTH,
+  readUserToken,
+  toProfile,
+  type UserRecord,
+  type Verdict,
+} from './protocol.js'
+import type { UserStore } from './user-store.js'
+
+// The heart of Backend Connect, the code every adapter (express.ts, fastify.ts, node-http.ts, web.ts)
+// shares. It takes the raw bytes and two headers and returns what to answer; it knows no framework, so
+// it is easy to test and to move. Reading the body within the size limit is the adapter's job.
+
+export interface CustomerRouteOptions<U extends UserRecord = UserRecord> {
+  /** Checks the signature header over the raw bytes: signature.ts (Node) or web.ts (Web Crypto). */
+  verify(body: Uint8Array, header: string | string[] | null | undefined): Verdict | Promise<Verdict>
+  store: UserStore<U>
+  /** The body key that holds the user id (Talki console: "User token field"), default `userToken`. */
+  tokenField?: string
+  /** The lookup must finish well inside Talki's 5 s, so the caller always gets an answer (default 4000). */
+  lookupTimeoutMs?: number
+}
+
+export interface CustomerRequest {
+  /** The body exactly as received, already read within the size limit. */
+  rawBody: Uint8Array
+  /** The `X-Talki-Signature` header as the framework hands it over. */
+  signature: string | string[] | null | undefined
+  /** The `Content-Encoding` header, if any. */
+  contentEncoding?: string | null
+}
+
+/** What to answer, and what was learnt on the way (for logs). */
+export interface Outcome<U extends UserRecord = UserRecord> extends Answer {
+  /** The signature's verdict; null when the request was refused before that step. */
+  verdict: Verdict | null
+  /** The user token, once the body has been verified and read. */
+  token?: string
+  /** The stored user behind a 200. */
+  user?: U
+}
+
+export function createCustomerRoute<U extends UserRecord>(options: CustomerRouteOptions<U>) {
+  const tokenField = options.tokenField ?? DEFAULT_TOKEN_FIELD
+  const lookupTimeoutMs = options.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS
+  const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+  return async function answerCustomerRequest(request: CustomerRequest): Promise<Outcome<U>> {
+    // 1. Encoding: the signature covers the bytes as sent, so nothing is inflated.
+    if (!isIdentityEncoding(request.contentEncoding)) return { ...answers.unsupportedEncoding, verdict: null }
+
+    // 2. Verify the signature over the exact bytes received, before any parsing: a re-serialised body
+    //    would not match what Talki signed. The verifier never throws, whatever the header holds.
+    const pending = options.verify(request.rawBody, request.signature)
+    const verdict = typeof pending === 'string' ? pending : await pending
+    if (verdict !== 'valid') return { status: 401, body: { error: verdict }, verdict }
+
+    // 3. Read the body: UTF-8, JSON, an object whose token field is a non-empty string of ≤ 256 characters.
+    let json: unknown
+    try {
+      json = JSON.parse(utf8.decode(request.rawBody))
+    } catch {
+      return invalidBody('body is not UTF-8 JSON')
+    }
+    const token = readUserToken(json, tokenField)
+    if (token === undefined) {
+      return invalidBody(`${tokenField} must be a non-empty string of at most ${MAX_TOKEN_LENGTH} characters`)
+    }
+
+    // 4. Look the user up, racing a deadline: a slow database must not make Talki time out, and a
+    //    failing one answers 503 (Talki treats 5xx as "down" and retries once after 3 s).
+    let user: U | undefined
+    try {
+      user = await withDeadline(options.store.find(token), lookupTimeoutMs)
+    } catch (error) {
+      const error_ = error === DEADLINE ? 'lookup_timeout' : 'store_unavailable'
+      return { status: 503, body: { error: error_ }, headers: { 'Retry-After': '3' }, token, verdict }
+    }
+    if (!user) return { status: 404, body: { error: 'user_not_found' }, token, verdict }
+
+    // 5. Answer the profile: only name, email, plan and fields — never the token or other stored keys.
+    return { status: 200, body: toProfile(user), token, verdict, user }
+  }
+
+  function invalidBody(detail: string): Outcome<U> {
+    return { status: 400, body: { error: 'invalid_body', detail }, verdict: 'valid' }
+  }
+}
+
+const DEADLINE = Symbol('deadline')
+const PENDING = Symbol('pending')
+const settledAlready = Promise.resolve(PENDING)
+
+async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  // An in-memory store has usually answered by now: then no timer is needed at all. (A promise that is
+  // already fulfilled wins the race against another fulfilled one that comes after it.)
+  const first = await Promise.race([work, settledAlready])
+  if (first !== PENDING) return first as T
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(DEADLINE), ms)
+  })
+  try {
+    return await Promise.race([work, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -1,0 +1,186 @@
+import request from 'supertest'
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { createAdminApp } from '../../../src/mock/admin/app.js'
+import { buildOpenApiDocument } from '../../../src/mock/admin/openapi.js'
+import { RequestLog } from '../../../src/mock/admin/request-log.js'
+import { ProfileSchema } from '../../../src/mock/contract.js'
+import { createSimulationState } from '../../../src/mock/simulation/choose.js'
+import { capturedLogger, memoryStore } from '../../support.js'
+
+type Operation = { responses: Record<string, unknown>; parameters?: unknown[]; requestBody?: unknown }
+type Document = ReturnType<typeof buildOpenApiDocument>
+
+const doc = buildOpenApiDocument({ endpointPath: '/talki/customer', tokenField: 'userToken' })
+const paths = doc.paths as unknown as Record<string, Record<string, Operation>>
+const schemas = doc.components.schemas as Record<string, Record<string, unknown>>
+
+const OPERATIONS = [
+  'post /talki/customer',
+  'get /healthz',
+  'get /api/simulation',
+  'put /api/simulation',
+  'delete /api/simulation',
+  'post /api/reset',
+  'get /api/users',
+  'get /api/users/{token}',
+  'put /api/users/{token}',
+  'delete /api/users/{token}',
+  'get /api/requests',
+  'delete /api/requests',
+  'get /api/requests/stream',
+  'get /api/openapi.json',
+]
+const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options'])
+
+function operations(document: Document): string[] {
+  return Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(([path, item]) =>
+    Object.keys(item)
+      .filter((key) => METHODS.has(key))
+      .map((method) => `${method} ${path}`),
+  )
+}
+
+function refs(value: unknown, found: string[] = []): string[] {
+  if (Array.isArray(value)) for (const item of value) refs(item, found)
+  else if (value !== null && typeof value === 'object') {
+    for (const [key, child] of Object.entries(value)) {
+      if (key === '$ref' && typeof child === 'string') found.push(child)
+      else refs(child, found)
+    }
+  }
+  return found
+}
+
+function adminApp(adminToken?: string) {
+  return createAdminApp({
+    adminToken,
+    store: memoryStore(),
+    simulation: createSimulationState(null),
+    downtime: { start() {}, async end() {}, isDown: false },
+    requestLog: new RequestLog(),
+    logger: capturedLogger().logger,
+    endpointPath: '/talki/customer',
+    tokenField: 'userToken',
+  })
+}
+
+describe('buildOpenApiDocument', () => {
+  it('is an OpenAPI 3.1 document', () => {
+    expect(doc.openapi).toBe('3.1.0')
+    expect(doc.jsonSchemaDialect).toBe('https://json-schema.org/draft/2020-12/schema')
+    expect(doc.info.title).toBe('talki-customer-endpoint')
+  })
+
+  it('has every operation of the endpoint and the admin API, and no other', () => {
+    expect(operations(doc).sort()).toEqual([...OPERATIONS].sort())
+  })
+
+  it('generates the schemas from zod rather than writing them by hand', () => {
+    // ProfileSchema carries `.meta({ id })`, so zod puts it under $defs when converted on its own.
+    const generated = z.toJSONSchema(ProfileSchema, { io: 'input', target: 'draft-2020-12' })
+    expect(schemas.Profile).toEqual(generated.$defs?.Profile)
+    expect(schemas.Profile).toMatchObject({ type: 'object', properties: { plan: { type: 'string' } } })
+    expect(schemas.UserToken).toEqual({ type: 'string', minLength: 1, maxLength: 256 })
+    expect(schemas.UserRecord).toMatchObject({
+      type: 'object',
+      required: ['userToken'],
+      additionalProperties: false,
+      properties: { userToken: { $ref: '#/components/schemas/UserToken' } },
+    })
+    expect(schemas.UserRecordInput?.required).toBeUndefined()
+  })
+
+  it('refers to shared schemas under components.schemas, and every reference resolves', () => {
+    const all = refs(doc)
+    expect(all.length).toBeGreaterThan(20)
+    for (const ref of all) {
+      expect(ref).toMatch(/^#\/components\/schemas\/[A-Za-z]+$/)
+      expect(schemas[ref.slice('#/components/schemas/'.length)], ref).toBeDefined()
+    }
+    expect((schemas.UserRecord?.properties as Record<string, unknown> | undefined)?.simulate).toEqual({
+      $ref: '#/components/schemas/Simulation',
+    })
+    for (const [name, schema] of Object.entries(schemas)) {
+      expect(schema.$schema, name).toBeUndefined()
+      expect(schema.$id, name).toBeUndefined()
+    }
+  })
+
+  it('documents the endpoint: signature header, Profile on 200, Error on every refusal', () => {
+    const post = paths['/talki/customer']?.post
+    expect(post?.parameters).toEqual([
+      expect.objectContaining({ name: 'X-Talki-Signature', in: 'header', required: true }),
+    ])
+    expect(schemas.Signature).toMatchObject({ type: 'string', pattern: '^[0-9a-fA-F]{64}$' })
+    expect(post?.responses['200']).toMatchObject({
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Profile' } } },
+    })
+    for (const status of ['400', '401', '404', '413', '415', '503']) {
+      expect(post?.responses[status], status).toMatchObject({
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      })
+    }
+  })
+
+  it('follows ENDPOINT_PATH and USER_TOKEN_FIELD', () => {
+    const custom = buildOpenApiDocument({ endpointPath: '/hooks/talki', tokenField: 'uid' })
+    expect(Object.keys(custom.paths)).toContain('/hooks/talki')
+    expect(Object.keys(custom.paths)).not.toContain('/talki/customer')
+    expect(custom.components.schemas.CustomerRequest).toMatchObject({
+      type: 'object',
+      required: ['uid'],
+      properties: { uid: { $ref: '#/components/schemas/UserToken' } },
+    })
+  })
+
+  it('generates query parameters from the zod query schemas', () => {
+    const list = paths['/api/users']?.get?.parameters as { name: string; schema: Record<string, unknown> }[]
+    expect(list.map((parameter) => parameter.name)).toEqual(['q', 'offset', 'limit'])
+    expect(list[2]?.schema).toEqual({ default: 50, type: 'integer', minimum: 1, maximum: 1000 })
+  })
+
+  it('marks every /api operation as needing the admin token, and /healthz as open', () => {
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
+      for (const [method, operation] of Object.entries(item)) {
+        if (!METHODS.has(method)) continue
+        const { security, responses } = operation as {
+          security?: unknown[]
+          responses: Record<string, unknown>
+        }
+        if (path.startsWith('/api/')) {
+          expect(security, `${method} ${path}`).toContainEqual({ adminToken: [] })
+          expect(responses['401'], `${method} ${path}`).toBeDefined()
+        }
+      }
+    }
+    expect((paths['/healthz']?.get as { security?: unknown } | undefined)?.security).toEqual([])
+  })
+})
+
+describe('GET /api/openapi.json', () => {
+  it('serves the document, behind the admin token', async () => {
+    const app = adminApp('secret-admin')
+    expect((await request(app).get('/api/openapi.json')).status).toBe(401)
+    const res = await request(app).get('/api/openapi.json').set('Authorization', 'Bearer secret-admin')
+    expect(res.status).toBe(200)
+    expect(res.body).toEqual(JSON.parse(JSON.stringify(doc)))
+    expect(res.body.components.schemas.Profile).toBeDefined()
+    expect(res.body.components.schemas.UserRecord).toBeDefined()
+  })
+
+  it('lists only routes the admin app serves, each answering a documented status', async () => {
+    const app = adminApp()
+    for (const operation of OPERATIONS) {
+      const [method = '', path = ''] = operation.split(' ')
+      if (!path.startsWith('/api/') || path === '/api/requests/stream') continue
+      const url = path.replace('{token}', 'usr_abc123')
+      const call = request(app)[method as 'get' | 'put' | 'post' | 'delete'](url)
+      const res = await (method === 'put'
+        ? call.send(path === '/api/simulation' ? '"ok"' : '{}').type('json')
+        : call)
+      expect(res.body, operation).not.toEqual({ error: 'not_found' })
+      expect(Object.keys(paths[path]?.[method]?.responses ?? {}), operation).toContain(String(res.status))
+    }
+  })
+})

@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest'
+import {
+  type CompletedRequest,
+  RequestLog,
+  type RequestLogEntry,
+  RequestLogEntrySchema,
+} from '../../../src/mock/admin/request-log.js'
+
+function completed(token: string | null, startedAt: number, endedAt = startedAt + 10): CompletedRequest {
+  return {
+    token,
+    verdict: 'valid',
+    findings: null,
+    scenario: null,
+    status: 200,
+    latencyMs: endedAt - startedAt,
+    callerGaveUpMs: null,
+    startedAt,
+    endedAt,
+    arrivedAt: Date.UTC(2024, 0, 15, 12, 0, 0) + startedAt,
+  }
+}
+
+/** Records and reads back the entry as the API shows it. */
+function recorded(log: RequestLog, request: CompletedRequest): RequestLogEntry {
+  log.record(request)
+  const [entry] = log.list(1)
+  if (entry === undefined) throw new Error('nothing recorded')
+  return entry
+}
+
+describe('RequestLog', () => {
+  describe('record', () => {
+    it('gives each entry an increasing id and the ISO arrival time, valid against the schema', () => {
+      const log = new RequestLog()
+      const first = recorded(log, completed('usr_a', 0))
+      const second = recorded(log, completed('usr_b', 5))
+      expect(first.id).toBe(1)
+      expect(second.id).toBe(2)
+      expect(first.time).toBe('2024-01-15T12:00:00.000Z')
+      expect(second.time).toBe('2024-01-15T12:00:00.005Z')
+      expect(RequestLogEntrySchema.parse(first)).toEqual(first)
+    })
+
+    it('never stores the timing inputs it was given', () => {
+      const entry = recorded(new RequestLog(), completed('usr_a', 0))
+      expect(Object.keys(entry).sort()).toEqual(
+        [
+          'callerGaveUpMs',
+          'findings',
+          'id',
+          'latencyMs',
+          'scenario',
+          'sincePreviousMs',
+          'status',
+          'time',
+          'token',
+          'verdict',
+        ].sort(),
+      )
+    })
+  })
+
+  describe('list', () => {
+    it('is newest first and honours the limit', () => {
+      const log = new RequestLog()
+      for (let i = 0; i < 5; i++) log.record(completed(`usr_${i}`, i * 100))
+      expect(log.list().map((entry) => entry.token)).toEqual(['usr_4', 'usr_3', 'usr_2', 'usr_1', 'usr_0'])
+      expect(log.list(2).map((entry) => entry.token)).toEqual(['usr_4', 'usr_3'])
+    })
+
+    it('keeps only the newest `capacity` entries once the ring wraps, still newest first', () => {
+      const log = new RequestLog(3)
+      for (let i = 1; i <= 8; i++) log.record(completed(`usr_${i}`, i * 100))
+      expect(log.list(100).map((entry) => entry.id)).toEqual([8, 7, 6])
+    })
+
+    it('holds 1000 entries by default', () => {
+      const log = new RequestLog()
+      for (let i = 0; i < 1005; i++) log.record(completed(null, i))
+      const entries = log.list(5000)
+      expect(entries).toHaveLength(1000)
+      expect(entries[0]?.id).toBe(1005)
+      expect(entries.at(-1)?.id).toBe(6)
+    })
+  })
+
+  describe('sincePreviousMs', () => {
+    it('is the gap from the end of the previous request for the same token to this start', () => {
+      const log = new RequestLog()
+      expect(recorded(log, completed('usr_a', 0, 5000)).sincePreviousMs).toBeNull()
+      expect(recorded(log, completed('usr_b', 100, 200)).sincePreviousMs).toBeNull()
+      // Talki's retry: the first attempt timed out at 5000, the retry starts 3 s later.
+      expect(recorded(log, completed('usr_a', 8000, 8010)).sincePreviousMs).toBe(3000)
+      expect(recorded(log, completed('usr_b', 1300, 1400)).sincePreviousMs).toBe(1100)
+    })
+
+    it('is null for requests without a token and does not link them', () => {
+      const log = new RequestLog()
+      log.record(completed(null, 0))
+      expect(recorded(log, completed(null, 100)).sincePreviousMs).toBeNull()
+    })
+  })
+
+  describe('clear', () => {
+    it('empties the list and forgets every token, so the next request has no previous', () => {
+      const log = new RequestLog()
+      log.record(completed('usr_a', 0))
+      log.clear()
+      expect(log.list()).toEqual([])
+      expect(recorded(log, completed('usr_a', 500)).sincePreviousMs).toBeNull()
+      expect(log.list().map((entry) => entry.token)).toEqual(['usr_a'])
+    })
+
+    it('restarts a wrapped ring cleanly', () => {
+      const log = new RequestLog(2)
+      for (let i = 0; i < 5; i++) log.record(completed(`usr_${i}`, i))
+      log.clear()
+      log.record(completed('usr_x', 10))
+      log.record(completed('usr_y', 20))
+      log.record(completed('usr_z', 30))
+      expect(log.list().map((entry) => entry.token)).toEqual(['usr_z', 'usr_y'])
+    })
+  })
+
+  describe('subscribe', () => {
+    it('pushes each recorded entry to every subscriber until it unsubscribes', () => {
+      const log = new RequestLog()
+      const first: number[] = []
+      const second: number[] = []
+      const stopFirst = log.subscribe((entry) => first.push(entry.id))
+      log.subscribe((entry) => second.push(entry.id))
+      log.record(completed('usr_a', 0))
+      stopFirst()
+      log.record(completed('usr_a', 100))
+      expect(first).toEqual([1])
+      expect(second).toEqual([1, 2])
+    })
+
+    it('hands subscribers the same entry that list returns', () => {
+      const log = new RequestLog()
+      let pushed: unknown
+      log.subscribe((entry) => {
+        pushed = entry
+      })
+      log.record(completed('usr_a', 0))
+      expect(pushed).toEqual(log.list()[0])
+    })
+  })
+})

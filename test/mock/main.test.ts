@@ -1,0 +1,285 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import type { UserRecord } from '../../src/mock/contract.js'
+import { sign } from '../../src/template/signature.js'
+import {
+  build,
+  freePort,
+  killAll,
+  post,
+  postToken,
+  privateBuildDir,
+  requestJson,
+  type ServerProcess,
+  sleep,
+  startServer,
+} from '../process.js'
+import { ALICE, TEST_SECRET } from '../support.js'
+
+// The server as QA runs it: `node dist/mock/main.js` in a child process, observed through its exit code, its
+// output and real sockets.
+
+const USERS: UserRecord[] = [
+  structuredClone(ALICE),
+  { userToken: 'usr_slow_1500', name: 'Slow', simulate: { scenario: 'slow', delayMs: 1500 } },
+  { userToken: 'usr_slow_5000', name: 'Slower', simulate: { scenario: 'slow', delayMs: 5000 } },
+  { userToken: 'usr_hang', name: 'Hang', simulate: { scenario: 'hang', maxMs: 60_000 } },
+]
+
+let dir = ''
+let dataFile = ''
+
+// Built into a folder of its own: other test files may build or run dist/ at the same time.
+const BUILD_DIR = privateBuildDir('main-test')
+const ENTRY = join(BUILD_DIR, 'mock/main.js')
+beforeAll(() => build(BUILD_DIR), 120_000)
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'talki-main-'))
+  dataFile = join(dir, 'db.json')
+  await writeFile(dataFile, `${JSON.stringify({ users: USERS })}\n`)
+})
+
+afterEach(async () => {
+  await killAll()
+  await rm(dir, { recursive: true, force: true })
+})
+
+function env(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PORT: '0',
+    ADMIN_PORT: '0',
+    DATA_FILE: dataFile,
+    TALKI_SECRET: TEST_SECRET,
+    LOG_LEVEL: 'info',
+    ...extra,
+  }
+}
+
+async function started(extra: Record<string, string> = {}): Promise<{ server: ServerProcess; url: string }> {
+  const server = startServer(env(extra), ENTRY)
+  const line = await server.waitForLog('endpoint listening')
+  return { server, url: String(line.url) }
+}
+
+/** Runs a server that must refuse to start; resolves with its exit code and output. */
+async function refusedStart(extra: Record<string, string>) {
+  const server = startServer(extra, ENTRY)
+  const { code } = await Promise.race([
+    server.exited,
+    sleep(10_000).then(() => ({ code: 'still running' as const })),
+  ])
+  return { code, stdout: server.stdout(), stderrLines: server.stderr().split('\n').filter(Boolean) }
+}
+
+describe('start-up', () => {
+  it('PORT=0 picks a free port, logs it, and serves there', async () => {
+    const { url } = await started()
+    const port = Number(new URL(url).port)
+    expect(port).toBeGreaterThan(0)
+    expect(url).toBe(`http://127.0.0.1:${port}/talki/customer`)
+    const wire = await postToken(url, 'usr_abc123')
+    expect(wire).toMatchObject({ kind: 'response', status: 200 })
+  })
+
+  it('without TALKI_SECRET creates data/.secret (0600) and prints it once with a curl that works', async () => {
+    const { TALKI_SECRET: _, ...noSecret } = env()
+    const first = startServer(noSecret, ENTRY)
+    await first.waitForLog('endpoint listening')
+    const secretFile = join(dir, '.secret')
+    const secret = (await readFile(secretFile, 'utf8')).trim()
+    expect(secret).toMatch(/^[0-9a-f]{64}$/)
+    expect((await stat(secretFile)).mode & 0o777).toBe(0o600)
+    expect(first.stdout().split(secret).length - 1).toBe(1)
+
+    const curl =
+      /curl -s (\S+) -H 'Content-Type: application\/json' -H 'X-Talki-Signature: ([0-9a-f]{64})' -d '([^']*)'/.exec(
+        first.stdout(),
+      )
+    expect(curl).not.toBeNull()
+    const [, url = '', signature = '', body = ''] = curl ?? []
+    expect(signature).toBe(sign(secret, body))
+    const wire = await post(url, body, { signature })
+    expect(wire).toMatchObject({ kind: 'response', status: 200 })
+    if (wire.kind === 'response') expect(JSON.parse(wire.body)).toMatchObject({ name: 'Alice Johnson' })
+
+    first.child.kill('SIGTERM')
+    expect((await first.exited).code).toBe(0)
+    const second = startServer(noSecret, ENTRY)
+    const line = await second.waitForLog('endpoint listening')
+    expect(second.stdout()).not.toContain(secret)
+    expect(second.stdout()).not.toContain('curl')
+    // The same secret is reused: a request signed with it is answered.
+    const again = await post(String(line.url), body, { signature })
+    expect(again).toMatchObject({ kind: 'response', status: 200 })
+  })
+
+  it('never prints or logs a TALKI_SECRET given in the environment', async () => {
+    const secret = 'env-given-secret-9f8e7d6c5b4a'
+    const { server, url } = await started({ TALKI_SECRET: secret })
+    const body = JSON.stringify({ userToken: 'usr_abc123' })
+    expect(await post(url, body, { signature: sign(secret, body) })).toMatchObject({ status: 200 })
+    expect(await post(url, body, { signature: 'ab'.repeat(32) })).toMatchObject({ status: 401 })
+    expect(await post(url, body, { signature: null })).toMatchObject({ status: 401 })
+    server.child.kill('SIGTERM')
+    expect((await server.exited).code).toBe(0)
+    expect(server.logs().filter((line) => line.msg === 'request')).toHaveLength(3)
+    expect(server.stdout()).not.toContain(secret)
+    expect(server.stderr()).not.toContain(secret)
+    expect(server.stdout()).not.toContain(sign(secret, body))
+  })
+})
+
+describe('refusing to start', () => {
+  it.each([
+    ['PORT=abc', 'PORT', { PORT: 'abc' }],
+    ['TALKI_SECRET= (empty)', 'TALKI_SECRET', { TALKI_SECRET: '' }],
+    [
+      'NODE_ENV=production without a secret',
+      'TALKI_SECRET',
+      { TALKI_SECRET: 'unset', NODE_ENV: 'production' },
+    ],
+  ])('%s: exit 1 and one stderr line naming %s', async (_, name, extra) => {
+    const given = env(extra)
+    if (given.TALKI_SECRET === 'unset') delete given.TALKI_SECRET
+    const { code, stdout, stderrLines } = await refusedStart(given)
+    expect(code).toBe(1)
+    expect(stderrLines).toHaveLength(1)
+    expect(stderrLines[0]).toContain(name)
+    expect(stdout).toBe('')
+  })
+
+  it.each([
+    ['invalid JSON', '{"users": [ {"userToken": "usr_a"}, '],
+    ['a bad record', `${JSON.stringify({ users: [structuredClone(ALICE), { userToken: 42 }] })}\n`],
+  ])('a store file with %s: exit 1, one line naming the file, the file unchanged', async (_, bytes) => {
+    await writeFile(dataFile, bytes)
+    const { code, stderrLines } = await refusedStart(env())
+    expect(code).toBe(1)
+    expect(stderrLines).toHaveLength(1)
+    expect(stderrLines[0]).toContain(dataFile)
+    expect(await readFile(dataFile, 'utf8')).toBe(bytes)
+  })
+})
+
+describe('SIGTERM', () => {
+  it('lets a slow request in flight finish, then exits 0', async () => {
+    const { server, url } = await started()
+    const slow = postToken(url, 'usr_slow_1500', { timeoutMs: 5000 })
+    await sleep(300)
+    const signalledAt = performance.now()
+    server.child.kill('SIGTERM')
+    await server.waitForLog('shutting down: draining requests')
+    // No new connections once draining.
+    expect(await postToken(url, 'usr_abc123', { timeoutMs: 1000 })).toMatchObject({
+      kind: 'error',
+      code: 'ECONNREFUSED',
+    })
+    const wire = await slow
+    expect(wire).toMatchObject({ kind: 'response', status: 200 })
+    const { code, at } = await server.exited
+    expect(code).toBe(0)
+    expect(at - signalledAt).toBeLessThan(3000)
+  })
+
+  it('cuts a hang at once and exits 0 quickly', async () => {
+    const { server, url } = await started()
+    const hang = postToken(url, 'usr_hang', { timeoutMs: 5000 })
+    await sleep(300)
+    const signalledAt = performance.now()
+    server.child.kill('SIGTERM')
+    const wire = await hang
+    expect(wire).toMatchObject({ kind: 'error', code: 'ECONNRESET' })
+    expect(wire.ms).toBeLessThan(1500)
+    const { code, at } = await server.exited
+    expect(code).toBe(0)
+    expect(at - signalledAt).toBeLessThan(1500)
+  })
+
+  it('a second signal during the drain exits 1 at once', async () => {
+    const { server, url } = await started()
+    const slow = postToken(url, 'usr_slow_5000', { timeoutMs: 8000 })
+    await sleep(300)
+    server.child.kill('SIGTERM')
+    await server.waitForLog('shutting down: draining requests')
+    const secondAt = performance.now()
+    server.child.kill('SIGTERM')
+    const { code, at } = await server.exited
+    expect(code).toBe(1)
+    expect(at - secondAt).toBeLessThan(1000)
+    expect((await slow).kind).toBe('error')
+  })
+
+  it('SHUTDOWN_TIMEOUT_MS bounds the drain', async () => {
+    const { server, url } = await started({ SHUTDOWN_TIMEOUT_MS: '500' })
+    const slow = postToken(url, 'usr_slow_5000', { timeoutMs: 8000 })
+    await sleep(300)
+    const signalledAt = performance.now()
+    server.child.kill('SIGTERM')
+    const { code, at } = await server.exited
+    expect(code).toBe(0)
+    expect(at - signalledAt).toBeGreaterThanOrEqual(450)
+    expect(at - signalledAt).toBeLessThan(2000)
+    expect((await slow).kind).toBe('error')
+  })
+})
+
+describe('SIMULATE=down:800', () => {
+  it('refuses connections at first and serves after about 800 ms', async () => {
+    const server = startServer(env({ SIMULATE: 'down:800' }), ENTRY)
+    const down = await server.waitForLog('endpoint down at start (SIMULATE)')
+    const downAt = performance.now()
+    const url = String(down.url)
+    expect(await postToken(url, 'usr_abc123', { timeoutMs: 1000 })).toMatchObject({
+      kind: 'error',
+      code: 'ECONNREFUSED',
+    })
+    let refused = 1
+    for (;;) {
+      const wire = await postToken(url, 'usr_abc123', { timeoutMs: 1000 })
+      if (wire.kind === 'response') {
+        expect(wire.status).toBe(200)
+        break
+      }
+      expect(wire).toMatchObject({ kind: 'error', code: 'ECONNREFUSED' })
+      refused++
+      expect(performance.now() - downAt).toBeLessThan(3000)
+      await sleep(25)
+    }
+    const servedAfter = performance.now() - downAt
+    expect(refused).toBeGreaterThan(5)
+    expect(servedAfter).toBeGreaterThanOrEqual(700)
+    expect(servedAfter).toBeLessThan(1800)
+    expect(server.logs().some((line) => line.msg === 'endpoint listening' && line.url === url)).toBe(true)
+  })
+})
+
+describe('a global down set through the admin API', () => {
+  it('closes the endpoint port at once, /healthz still answers, and it clears itself when the port reopens', async () => {
+    const adminPort = await freePort()
+    const { server, url } = await started({ ADMIN_PORT: String(adminPort), ADMIN_HOST: '127.0.0.1' })
+    await server.waitForLog('admin listening')
+    const admin = `http://127.0.0.1:${adminPort}`
+    const put = await requestJson('PUT', `${admin}/api/simulation`, { scenario: 'down', durationMs: 800 })
+    expect(put.status).toBe(200)
+    const downAt = performance.now()
+    expect(await postToken(url, 'usr_abc123', { timeoutMs: 1000 })).toMatchObject({
+      kind: 'error',
+      code: 'ECONNREFUSED',
+    })
+    expect(await requestJson('GET', `${admin}/healthz`)).toMatchObject({ status: 200 })
+    for (;;) {
+      const wire = await postToken(url, 'usr_abc123', { timeoutMs: 1000 })
+      if (wire.kind === 'response') break
+      expect(wire).toMatchObject({ kind: 'error', code: 'ECONNREFUSED' })
+      expect(performance.now() - downAt).toBeLessThan(3000)
+      await sleep(25)
+    }
+    expect(performance.now() - downAt).toBeGreaterThanOrEqual(700)
+    const after = await requestJson('GET', `${admin}/api/simulation`)
+    expect(after.status).toBe(200)
+    expect((after.body as { override: unknown }).override).toBeNull()
+  })
+})
