@@ -95,7 +95,9 @@ export interface Stack {
   close(): Promise<void>
 }
 
-export async function startStack(options: { adminToken?: string; secret?: string } = {}): Promise<Stack> {
+export async function startStack(
+  options: { adminToken?: string; secret?: string; databaseUrl?: string } = {},
+): Promise<Stack> {
   const { createServer } = await import('node:http')
   const { createAdminApp } = await import('../src/mock/admin/app.js')
   const { createEndpointApp } = await import('../src/mock/endpoint.js')
@@ -105,8 +107,17 @@ export async function startStack(options: { adminToken?: string; secret?: string
 
   const dir = await mkdtemp(join(tmpdir(), 'talki-stack-'))
   const seedFile = fileURLToPath(new URL('../data/seed.json', import.meta.url))
-  const store = await openJsonStore({ file: join(dir, 'db.json'), seedFile })
   const logger = createLogger('silent')
+  // The users in PostgreSQL when a database is given (its table created and seeded when empty).
+  const store =
+    options.databaseUrl === undefined
+      ? await openJsonStore({ file: join(dir, 'db.json'), seedFile })
+      : await (await import('../src/mock/postgres-users.js')).openPostgresStore({
+          url: options.databaseUrl,
+          seedFile,
+          lookupTimeoutMs: 4000,
+          logger,
+        })
   const shared = createSharedState(null)
   const { downtime, hanging } = shared
   const endpoint = createEndpointApp({
@@ -152,6 +163,7 @@ export async function startStack(options: { adminToken?: string; secret?: string
       for (const socket of hanging) socket.destroy()
       await Promise.all([stop(endpointServer), stop(adminServer)])
       await store.flush()
+      await store.close?.()
       await rm(dir, { recursive: true, force: true })
     },
   }

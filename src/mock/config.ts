@@ -50,6 +50,16 @@ const secretList = z.string().transform((value, ctx) => {
   return secrets
 })
 
+// postgres://user:password@host:port/database — checked for shape here; reached at start (main.ts).
+const databaseUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== ''
+  } catch {
+    return false
+  }
+}, 'must be a URL such as postgres://user:password@host:5432/database')
+
 const EnvSchema = z.object({
   PORT: integer(0, 65535).default(3000),
   HOST: host.default('0.0.0.0'),
@@ -68,6 +78,7 @@ const EnvSchema = z.object({
   ADMIN_HOST: host.default('127.0.0.1'),
   ADMIN_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
   DATA_FILE: z.string().default('data/db.json'),
+  DATABASE_URL: databaseUrl.optional(),
   SIMULATE: z
     .string()
     .transform((value, ctx) => {
@@ -95,6 +106,8 @@ export interface Config {
   adminHost: string
   adminToken: string | undefined
   dataFile: string
+  /** The users live in PostgreSQL when set (postgres-users.ts), else in DATA_FILE. */
+  databaseUrl: string | undefined
   seedFile: string
   simulate: SimulationSpec | undefined
   logLevel: (typeof LOG_LEVELS)[number]
@@ -120,8 +133,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
     const name = String(issue?.path[0] ?? 'environment')
-    const shown =
-      name === 'TALKI_SECRET' || name === 'ADMIN_TOKEN' ? '' : ` (got ${JSON.stringify(given[name])})`
+    // A URL may carry a password: it is never echoed.
+    const secret = name === 'TALKI_SECRET' || name === 'ADMIN_TOKEN' || name === 'DATABASE_URL'
+    const shown = secret ? '' : ` (got ${JSON.stringify(given[name])})`
     throw new ConfigError(`Invalid configuration: ${name} ${issue?.message ?? 'is not valid'}${shown}`)
   }
   const e = parsed.data
@@ -144,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminHost: e.ADMIN_HOST,
     adminToken: e.ADMIN_TOKEN,
     dataFile: e.DATA_FILE,
+    databaseUrl: e.DATABASE_URL,
     seedFile: SEED_FILE,
     simulate: e.SIMULATE,
     logLevel: e.LOG_LEVEL,

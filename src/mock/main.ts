@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   const config = loadConfig()
   const logger = createLogger(config.logLevel)
   const { secrets, created, file } = await ensureSecret(config)
-  const store = await openJsonStore({ file: config.dataFile, seedFile: config.seedFile })
+  const store = await openStore(config, logger)
 
   const startup = config.simulate ? fillDefaults(config.simulate) : null
   const shared = createSharedState(startup, () => logger.info({ url: endpointUrl }, 'endpoint listening'))
@@ -123,9 +123,22 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop)
 }
 
+/** The users: in PostgreSQL when DATABASE_URL is set, else in the JSON file. */
+async function openStore(config: Config, logger: Logger): Promise<UserStore> {
+  if (config.databaseUrl === undefined) {
+    return openJsonStore({ file: config.dataFile, seedFile: config.seedFile })
+  }
+  // Loaded only when used: the embedded default never loads pg.
+  const { maskUrl, openPostgresStore } = await import('./postgres-users.js')
+  const store = await openPostgresStore({ ...config, url: config.databaseUrl, logger })
+  logger.info({ database: maskUrl(config.databaseUrl) }, 'users in PostgreSQL')
+  return store
+}
+
 async function flush(store: UserStore, logger: Logger): Promise<void> {
   try {
     await store.flush()
+    await store.close?.()
   } catch (error) {
     logger.error({ err: error }, 'could not flush the store')
   }

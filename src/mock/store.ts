@@ -23,6 +23,10 @@ export interface UserStore extends TemplateUserStore<UserRecord> {
   remove(token: string): Promise<boolean>
   /** Resolves when every write started so far is on disk. */
   flush(): Promise<void>
+  /** Rejects when the engine behind the store cannot be reached (readiness); absent: always ready. */
+  ping?(): Promise<void>
+  /** Releases the engine's connections (at shutdown, after `flush`). */
+  close?(): Promise<void>
 }
 
 export async function openJsonStore(options: { file: string; seedFile: string }): Promise<UserStore> {
@@ -129,6 +133,8 @@ export async function openJsonStore(options: { file: string; seedFile: string })
     async flush() {
       await (waiting ?? running).catch(() => {})
     },
+    // The file is in this process: nothing to reach.
+    async ping() {},
   }
 }
 

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import helmet from 'helmet'
 import type { Logger } from '../log.js'
+import { StoreError } from '../store.js'
 import { type ApiDeps, createApiRouter, InvalidRequest } from './api.js'
 import { buildOpenApiDocument } from './openapi.js'
 
@@ -140,6 +141,12 @@ function errorHandler(logger: Logger) {
     }
     if (typeof status === 'number' && status >= 400 && status < 500) {
       res.status(status).json({ error: 'bad_request' })
+      return
+    }
+    if (error instanceof StoreError) {
+      // The database is unreachable or refused the work: a temporary fault of the store, not a bug.
+      logger.error({ reason: error.message }, 'store unavailable')
+      res.status(503).set('Retry-After', '3').json({ error: 'store_unavailable' })
       return
     }
     logger.error({ err: error }, 'admin API error')
