@@ -168,3 +168,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production,
   }
 }
+
+/** What an integrator example (src/examples/) is configured with. */
+export interface ExampleConfig
+  extends Pick<
+    Config,
+    | 'port'
+    | 'host'
+    | 'endpointPath'
+    | 'tokenField'
+    | 'secrets'
+    | 'dataFile'
+    | 'seedFile'
+    | 'bodyLimit'
+    | 'lookupTimeoutMs'
+  > {}
+
+/** The server's variables, read and checked the same way, with PORT 5055 by default and no admin API. */
+export function loadExampleConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig {
+  const { port, host, endpointPath, tokenField, secrets, dataFile, seedFile, bodyLimit, lookupTimeoutMs } =
+    loadConfig({ ...env, PORT: env.PORT || String(EXAMPLE_PORT), ADMIN_PORT: '0' })
+  return { port, host, endpointPath, tokenField, secrets, dataFile, seedFile, bodyLimit, lookupTimeoutMs }
+}
+
+/** The examples' default port. */
+export const EXAMPLE_PORT = 5055

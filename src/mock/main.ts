@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http'
 import { sign } from '../template/signature.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { createEndpointApp } from './endpoint.js'
+import { listen, reachableUrl, SERVER_OPTIONS } from './listen.js'
 import { createLogger, type Logger } from './log.js'
 import { ensureSecret } from './secret.js'
 import { createSharedState } from './shared-state.js'
@@ -11,31 +12,6 @@ import { openJsonStore, StoreError, type UserStore } from './store.js'
 
 // The composition root and the only file with top-level effects: read the configuration, open the
 // store, start both servers, and stop them cleanly on SIGTERM/SIGINT.
-
-const SERVER_OPTIONS = {
-  // Slow or idle clients cannot pin sockets: the whole request must arrive within 15 s, its headers
-  // within 10 s, and an idle kept-alive socket is closed after 5 s. Checked every second.
-  requestTimeout: 15_000,
-  headersTimeout: 10_000,
-  keepAliveTimeout: 5_000,
-  connectionsCheckingInterval: 1_000,
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => {
-      server.off('error', reject)
-      const address = server.address()
-      resolve(typeof address === 'object' && address ? address.port : port)
-    })
-  })
-}
-
-function reachableUrl(host: string, port: number, path: string): string {
-  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
-  return `http://${shown}:${port}${path}`
-}
 
 function printCreatedSecret(config: Config, secret: string, file: string, url: string): void {
   const body = `{"${config.tokenField}":"usr_abc123"}`

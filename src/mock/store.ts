@@ -29,6 +29,16 @@ export interface UserStore extends TemplateUserStore<UserRecord> {
   close?(): Promise<void>
 }
 
+/** Every user of a store or seed file, checked as the store checks it (a StoreError names the file). */
+export async function readUserFile(file: string): Promise<UserRecord[]> {
+  const bytes = await readIfExists(file)
+  if (bytes === undefined) throw new StoreError(`${file}: file not found`)
+  const state = load(file, bytes)
+  return Array.from(state.index.values(), (entry) =>
+    typeof entry === 'number' ? (parseLine(state, entry) as UserRecord) : entry,
+  )
+}
+
 export async function openJsonStore(options: { file: string; seedFile: string }): Promise<UserStore> {
   const { file, seedFile } = options
   const existing = await readIfExists(file)

@@ -26,6 +26,21 @@ export interface CustomerRouteOptions<U extends UserRecord = UserRecord> {
   lookupTimeoutMs?: number
 }
 
+/** What every adapter (express.ts, fastify.ts, node-http.ts, web.ts) is given. */
+export interface EndpointOptions<U extends UserRecord = UserRecord> {
+  /** The signing secrets; any one verifies (rotation). Checked at start: see `checkSecrets`. */
+  secrets: readonly string[]
+  store: UserStore<U>
+  /** The body key that holds the user id, default `userToken`. */
+  tokenField?: string
+  /** Deadline of the lookup, default 4000 ms. */
+  lookupTimeoutMs?: number
+  /** Largest body read, in bytes, default 16 KiB; a larger one is answered 413 and never read. */
+  bodyLimit?: number
+  /** Called with anything unexpected (the caller gets 500 JSON, never a stack trace); default console.error. */
+  onError?: (error: unknown) => void
+}
+
 export interface CustomerRequest {
   /** The body exactly as received, already read within the size limit. */
   rawBody: Uint8Array

@@ -18,6 +18,9 @@ export const MAX_TOKEN_LENGTH = 256
 /** Default body key that holds the user id (Talki console: "User token field"). */
 export const DEFAULT_TOKEN_FIELD = 'userToken'
 
+/** Default path of the route (Talki console: "Endpoint URL"). */
+export const DEFAULT_ENDPOINT_PATH = '/talki/customer'
+
 /** Default largest body accepted: Talki's body is a few dozen bytes. */
 export const DEFAULT_BODY_LIMIT = 16 * 1024
 
@@ -124,4 +127,18 @@ export function toProfile(user: Profile): Profile {
   if (user.plan !== undefined) profile.plan = user.plan
   if (user.fields !== undefined) profile.fields = user.fields
   return profile
+}
+
+/**
+ * Refuses a secret list that cannot work, at start rather than on Talki's first request: none at all, an
+ * empty secret, or one with white space at either end (the classic `\n` from an env file).
+ */
+export function checkSecrets(secrets: readonly string[]): void {
+  if (secrets.length === 0) throw new Error('Talki signing secret: none given')
+  for (const [i, secret] of secrets.entries()) {
+    if (secret === '') throw new Error(`Talki signing secret #${i + 1} is empty`)
+    if (secret.trim() !== secret) {
+      throw new Error(`Talki signing secret #${i + 1} starts or ends with white space (a stray newline?)`)
+    }
+  }
 }

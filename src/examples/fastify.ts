@@ -1,0 +1,26 @@
+import Fastify from 'fastify'
+import { SERVER_OPTIONS } from '../mock/listen.js'
+import { fastifyCustomerRoute } from '../template/fastify.js'
+import { ANSWER_HEADERS, answers } from '../template/protocol.js'
+import type { StartExample } from './serve.js'
+
+// A Fastify 5 app with Talki's plugin and a JSON 404 for every other path.
+export const startFastify: StartExample = async (options) => {
+  const app = Fastify({
+    requestTimeout: SERVER_OPTIONS.requestTimeout,
+    keepAliveTimeout: SERVER_OPTIONS.keepAliveTimeout,
+  })
+  await app.register(fastifyCustomerRoute, options)
+  app.setNotFoundHandler((_request, reply) =>
+    reply.code(404).headers(ANSWER_HEADERS).send(JSON.stringify(answers.notFound.body)),
+  )
+  await app.listen({ port: options.port, host: options.host })
+  const address = app.server.address()
+  return {
+    port: typeof address === 'object' && address ? address.port : options.port,
+    close: async (graceMs) => {
+      setTimeout(() => app.server.closeAllConnections(), graceMs).unref()
+      await app.close()
+    },
+  }
+}

@@ -1,0 +1,39 @@
+import { createServer, type RequestListener, type Server } from 'node:http'
+import { listen, SERVER_OPTIONS } from '../mock/listen.js'
+import type { EndpointOptions } from '../template/customer-route.js'
+
+/** What every example is started with: the template's options, plus where to listen. */
+export interface ExampleOptions extends EndpointOptions {
+  path: string
+  port: number
+  host: string
+}
+
+export interface RunningExample {
+  port: number
+  /** Stops accepting, lets in-flight requests finish (at most `graceMs`), then cuts what is left. */
+  close(graceMs: number): Promise<void>
+}
+
+export type StartExample = (options: ExampleOptions) => Promise<RunningExample>
+
+/** Serves a `node:http` listener (Express, the bare listener) with the server's timeouts. */
+export async function serveListener(
+  listener: RequestListener,
+  options: ExampleOptions,
+): Promise<RunningExample> {
+  return serveNodeServer(createServer(SERVER_OPTIONS, listener), options)
+}
+
+export async function serveNodeServer(server: Server, options: ExampleOptions): Promise<RunningExample> {
+  const port = await listen(server, options.port, options.host)
+  return {
+    port,
+    close: (graceMs) =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeIdleConnections()
+        setTimeout(() => server.closeAllConnections(), graceMs).unref()
+      }),
+  }
+}

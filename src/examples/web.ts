@@ -1,0 +1,12 @@
+import type { Server } from 'node:http'
+import { createAdaptorServer } from '@hono/node-server'
+import { SERVER_OPTIONS } from '../mock/listen.js'
+import { createWebHandler } from '../template/web.js'
+import { type StartExample, serveNodeServer } from './serve.js'
+
+// The Web-standard handler on Node, through @hono/node-server (what Hono itself uses on Node): the same
+// handler a Next.js route, a Worker, Bun or Deno would run.
+export const startWeb: StartExample = (options) => {
+  const server = createAdaptorServer({ fetch: createWebHandler(options), serverOptions: SERVER_OPTIONS })
+  return serveNodeServer(server as Server, options)
+}

@@ -1,0 +1,90 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createCustomerRoute, type EndpointOptions } from './customer-route.js'
+import { ANSWER_HEADERS, type Answer, answers, checkSecrets, DEFAULT_BODY_LIMIT } from './protocol.js'
+import { verifySignature } from './signature.js'
+
+// What the Node adapters share (node-http.ts, express.ts): read the raw body within the limit, run the
+// customer route, write its answer. Uses only `node:` modules, no npm package.
+
+/** Node's request and response, as node:http, Express and Fastify's `.raw` all hand them over. */
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>
+
+/** Answers Talki's POST (the caller has matched the path and the method). Never rejects. */
+export function createNodeHandler(options: EndpointOptions): NodeHandler {
+  checkSecrets(options.secrets)
+  const secrets = [...options.secrets]
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT
+  const onError = options.onError ?? console.error
+  const answerCustomerRequest = createCustomerRoute({
+    verify: (body, header) => verifySignature(body, header, secrets),
+    store: options.store,
+    ...(options.tokenField === undefined ? {} : { tokenField: options.tokenField }),
+    ...(options.lookupTimeoutMs === undefined ? {} : { lookupTimeoutMs: options.lookupTimeoutMs }),
+  })
+
+  return async function handleTalkiRequest(req, res) {
+    try {
+      // 1. Size: at most `bodyLimit` bytes are read; a larger body is refused and the connection closed.
+      const body = await readBody(req, bodyLimit)
+      if (body === undefined) return // the caller left before sending all of it: nobody to answer
+      if (!(body instanceof Uint8Array)) return writeAnswer(res, body)
+      // 2–5. Encoding, signature, body, lookup: customer-route.ts.
+      const outcome = await answerCustomerRequest({
+        rawBody: body,
+        signature: req.headers['x-talki-signature'],
+        contentEncoding: req.headers['content-encoding'],
+      })
+      writeAnswer(res, outcome)
+    } catch (error) {
+      onError(error)
+      if (res.headersSent) res.destroy()
+      else writeAnswer(res, answers.internalError)
+    }
+  }
+}
+
+/**
+ * The body's exact bytes, or the 413 answer once it passes `limit` (reading stops there: the answer
+ * carries `Connection: close`, so Node closes the socket instead of reading on), or undefined when the
+ * caller went away mid-body.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | Answer | undefined> {
+  // A declared length over the limit is refused before a byte of the body is read.
+  if (Number(req.headers['content-length']) > limit) return Promise.resolve(answers.payloadTooLarge)
+  if (req.readableEnded) {
+    // A body parser (express.json(), express.raw(), …) ran first and took the bytes the signature covers.
+    return Promise.reject(
+      new Error('Talki route: the body was already read; mount it before any body parser'),
+    )
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const finish = (result: Uint8Array | Answer | undefined) => {
+      req.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose)
+      resolve(result)
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= limit) return void chunks.push(chunk)
+      req.pause()
+      finish(answers.payloadTooLarge)
+    }
+    const onEnd = () => finish(Buffer.concat(chunks, size))
+    // 'close' before 'end' (or an 'error'): the client aborted.
+    const onClose = () => finish(undefined)
+    req.on('data', onData).on('end', onEnd).on('close', onClose).on('error', onClose)
+  })
+}
+
+/** Writes `answer` as JSON with ANSWER_HEADERS (no-store, helmet's defaults) and its own headers. */
+export function writeAnswer(res: ServerResponse, answer: Answer): void {
+  const text = JSON.stringify(answer.body)
+  res
+    .writeHead(answer.status, {
+      ...ANSWER_HEADERS,
+      ...answer.headers,
+      'Content-Length': String(Buffer.byteLength(text)),
+    })
+    .end(text)
+}
