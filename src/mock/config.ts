@@ -179,6 +179,7 @@ export interface ExampleConfig
     | 'tokenField'
     | 'secrets'
     | 'dataFile'
+    | 'databaseUrl'
     | 'seedFile'
     | 'bodyLimit'
     | 'lookupTimeoutMs'
@@ -186,9 +187,21 @@ export interface ExampleConfig
 
 /** The server's variables, read and checked the same way, with PORT 5055 by default and no admin API. */
 export function loadExampleConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig {
-  const { port, host, endpointPath, tokenField, secrets, dataFile, seedFile, bodyLimit, lookupTimeoutMs } =
-    loadConfig({ ...env, PORT: env.PORT || String(EXAMPLE_PORT), ADMIN_PORT: '0' })
-  return { port, host, endpointPath, tokenField, secrets, dataFile, seedFile, bodyLimit, lookupTimeoutMs }
+  const config = loadConfig({ ...env, PORT: env.PORT || String(EXAMPLE_PORT), ADMIN_PORT: '0' })
+  const { port, host, endpointPath, tokenField, secrets, dataFile, databaseUrl, seedFile } = config
+  const { bodyLimit, lookupTimeoutMs } = config
+  return {
+    port,
+    host,
+    endpointPath,
+    tokenField,
+    secrets,
+    dataFile,
+    databaseUrl,
+    seedFile,
+    bodyLimit,
+    lookupTimeoutMs,
+  }
 }
 
 /** The examples' default port. */

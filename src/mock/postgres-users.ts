@@ -8,10 +8,9 @@ import {
   type UserRow,
 } from '../template/postgres-store.js'
 import { type UserRecord, UserRecordSchema } from './contract.js'
-import { parseLine, readIfExists } from './json-store/file-io.js'
-import { describeIssue, load, oneLine, StoreError } from './json-store/load.js'
+import { describeIssue, oneLine } from './json-store/load.js'
 import type { Logger } from './log.js'
-import type { UserStore } from './store.js'
+import { readUserFile, StoreError, type UserStore } from './store.js'
 
 // The mock's store on PostgreSQL (DATABASE_URL): the template's table and `find`
 // (src/template/postgres-store.ts) plus the writes the admin API needs. Nothing is cached: every read
@@ -28,31 +27,41 @@ export interface PostgresStoreOptions {
 }
 
 /**
- * Connects, creates the table if missing and fills it from the seed file when it is empty. An unreachable
- * server is a StoreError naming DATABASE_URL and its host, the password masked.
+ * A pool to DATABASE_URL, tried once: an unreachable server is a StoreError naming DATABASE_URL and its
+ * host, the password masked. A connection lost later is logged (without the password) and replaced.
  */
-export async function openPostgresStore(options: PostgresStoreOptions): Promise<UserStore> {
+export async function connectPostgres(
+  options: Pick<PostgresStoreOptions, 'url' | 'lookupTimeoutMs'> & { logger?: Logger },
+): Promise<pg.Pool> {
   const { url, logger } = options
-  const where = maskUrl(url)
   const pool = createPostgresPool(url, {
     lookupTimeoutMs: options.lookupTimeoutMs,
     // pg's messages name the host and user, never the password.
-    onIdleError: (error) => logger.warn({ reason: reasonOf(error) }, 'PostgreSQL connection lost'),
+    onIdleError: (error) => logger?.warn({ reason: reasonOf(error) }, 'PostgreSQL connection lost'),
   })
   try {
     await pool.query('SELECT 1')
   } catch (error) {
     await pool.end().catch(() => {})
-    throw new StoreError(`Cannot reach PostgreSQL at DATABASE_URL=${where}: ${reasonOf(error)}`)
+    throw new StoreError(`Cannot reach PostgreSQL at DATABASE_URL=${maskUrl(url)}: ${reasonOf(error)}`)
   }
+  return pool
+}
+
+/**
+ * Connects, creates the table if missing and fills it from the seed file when it is empty (see
+ * connectPostgres for an unreachable server).
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<UserStore> {
+  const pool = await connectPostgres(options)
   try {
-    await ensureUsersTable(pool, await readSeedUsers(options.seedFile))
-    // Listing in store order reads the rows by position.
-    await pool.query(`CREATE INDEX IF NOT EXISTS ${TABLE}_position ON ${TABLE} (position)`)
+    await ensureUsersTable(pool, await readUserFile(options.seedFile))
   } catch (error) {
     await pool.end().catch(() => {})
     if (error instanceof StoreError) throw error
-    throw new StoreError(`Cannot prepare the ${TABLE} table at DATABASE_URL=${where}: ${reasonOf(error)}`)
+    throw new StoreError(
+      `Cannot prepare the ${TABLE} table at DATABASE_URL=${maskUrl(options.url)}: ${reasonOf(error)}`,
+    )
   }
   const users = createPostgresStore(pool, { table: TABLE })
 
@@ -134,16 +143,6 @@ function checked(user: UserRecord): UserRecord {
   const parsed = UserRecordSchema.safeParse(user)
   if (parsed.success) return parsed.data
   throw new StoreError(`${TABLE}: ${describeIssue(`user ${JSON.stringify(user.userToken)}`, parsed.error)}`)
-}
-
-/** The users of a seed file (data/seed.json), validated as the JSON store validates it. */
-async function readSeedUsers(seedFile: string): Promise<UserRecord[]> {
-  const bytes = await readIfExists(seedFile)
-  if (bytes === undefined) throw new StoreError(`${seedFile}: seed file not found (needed to fill ${TABLE})`)
-  const state = load(seedFile, bytes)
-  return [...state.index.values()].map((entry) =>
-    typeof entry === 'number' ? (parseLine(state, entry) as UserRecord) : entry,
-  )
 }
 
 /** `postgres://talki:***@db:5432/talki`: the URL with its password masked, for messages and logs. */

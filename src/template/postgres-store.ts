@@ -32,22 +32,23 @@ export interface PostgresPoolOptions {
 }
 
 /**
- * A pool for `postgres://user:password@host:port/database`. Every wait has a bound:
- * - connecting (and waiting for a free connection) gives up after the lookup deadline, so an unreachable
- *   server makes `find` reject (the route answers 503 store_unavailable) instead of hanging;
- * - `statement_timeout` makes the server itself cancel a statement past the deadline (a lock, a slow
- *   plan, a `pg_sleep`), so a stuck query frees its connection instead of pinning the pool forever;
- * - `query_timeout` is the client's own backstop, a second later, for a server that stopped answering
- *   at all (the pool then closes that connection and opens a fresh one when next needed).
+ * A pool for `postgres://user:password@host:port/database`. The route answers at its deadline whatever
+ * the database does (503 lookup_timeout); these bounds, a second past that deadline, make sure the
+ * connection behind a late lookup is freed too, so a sick database never pins the pool:
+ * - `statement_timeout`: the server itself cancels a statement (a lock, a slow plan, a `pg_sleep`);
+ * - `query_timeout`: the client's own backstop for a server that stopped answering at all (the pool then
+ *   closes that connection and opens a fresh one when next needed);
+ * - `connectionTimeoutMillis`: connecting, or waiting for a free connection, gives up. A refused
+ *   connection fails at once, so `find` rejects and the route answers 503 store_unavailable.
  */
 export function createPostgresPool(connectionString: string, options: PostgresPoolOptions = {}): pg.Pool {
-  const deadline = options.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS
+  const bound = (options.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS) + 1000
   const pool = new pg.Pool({
     connectionString,
     max: options.max ?? 10,
-    connectionTimeoutMillis: deadline,
-    statement_timeout: deadline,
-    query_timeout: deadline + 1000,
+    connectionTimeoutMillis: bound,
+    statement_timeout: bound,
+    query_timeout: bound + 1000,
     idleTimeoutMillis: 30_000,
     // Dead peers are noticed by the kernel, not only when the next query fails.
     keepAlive: true,
@@ -107,6 +108,8 @@ export async function ensureUsersTable(
          profile json NOT NULL
        )`,
     )
+    // For a listing in store order (the mock's admin API); a lookup uses the primary key.
+    await client.query(`CREATE INDEX IF NOT EXISTS ${table}_position ON ${table} (position)`)
     const { rows } = await client.query(`SELECT EXISTS (SELECT 1 FROM ${table}) AS filled`)
     let inserted = 0
     if (!rows[0]?.filled) {
