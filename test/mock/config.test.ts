@@ -22,6 +22,7 @@ const DEFAULTS = {
   adminHost: '127.0.0.1',
   adminToken: undefined,
   dataFile: 'data/db.json',
+  databaseUrl: undefined,
   seedFile: SEED_FILE,
   simulate: undefined,
   logLevel: 'info',
@@ -40,6 +41,7 @@ const VARIABLES = [
   'ADMIN_HOST',
   'ADMIN_TOKEN',
   'DATA_FILE',
+  'DATABASE_URL',
   'SIMULATE',
   'LOG_LEVEL',
   'BODY_LIMIT',
@@ -88,6 +90,14 @@ describe('loadConfig', () => {
       { env: { ADMIN_PORT: '0' }, expected: { adminPort: 0 } },
       { env: { ADMIN_HOST: '::1' }, expected: { adminHost: '::1' } },
       { env: { DATA_FILE: '/tmp/x/db.json' }, expected: { dataFile: '/tmp/x/db.json' } },
+      {
+        env: { DATABASE_URL: 'postgres://talki:pw@db:5432/talki' },
+        expected: { databaseUrl: 'postgres://talki:pw@db:5432/talki' },
+      },
+      {
+        env: { DATABASE_URL: 'postgresql://127.0.0.1/x' },
+        expected: { databaseUrl: 'postgresql://127.0.0.1/x' },
+      },
       { env: { SIMULATE: 'slow' }, expected: { simulate: 'slow' } },
       { env: { SIMULATE: 'slow:6000' }, expected: { simulate: { scenario: 'slow', delayMs: 6000 } } },
       {
@@ -132,6 +142,9 @@ describe('loadConfig', () => {
       { env: { ADMIN_PORT: '65536' }, names: 'ADMIN_PORT' },
       { env: { ADMIN_HOST: 'example.com' }, names: 'ADMIN_HOST' },
       { env: { ADMIN_TOKEN: 'short' }, names: 'ADMIN_TOKEN' },
+      { env: { DATABASE_URL: 'mysql://u:p@db/x' }, names: 'DATABASE_URL' },
+      { env: { DATABASE_URL: 'db:5432' }, names: 'DATABASE_URL' },
+      { env: { DATABASE_URL: 'postgres:///x' }, names: 'DATABASE_URL' },
       { env: { LOG_LEVEL: 'loud' }, names: 'LOG_LEVEL' },
       { env: { LOG_LEVEL: 'INFO' }, names: 'LOG_LEVEL' },
       { env: { BODY_LIMIT: 'huge' }, names: 'BODY_LIMIT' },
@@ -201,9 +214,11 @@ describe('loadConfig', () => {
       { ADMIN_HOST: 'nope', TALKI_SECRET: SECRET, ADMIN_TOKEN: TOKEN },
       { NODE_ENV: 'production', ADMIN_TOKEN: TOKEN },
       { SIMULATE: 'bogus', TALKI_SECRET: SECRET, ADMIN_TOKEN: TOKEN },
+      { DATABASE_URL: `mysql://talki:${SECRET}@db/x` },
+      { DATABASE_URL: `postgres://talki:${SECRET}@` },
     ]
     for (const env of rows) {
-      it(`never contain the secret or the admin token (${Object.keys(env).join(', ')})`, () => {
+      it(`never contain the secret, the admin token or a database password (${Object.keys(env).join(', ')})`, () => {
         const { message } = configError(env)
         expect(message).not.toContain(SECRET)
         expect(message).not.toContain(TOKEN)
