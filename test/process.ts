@@ -231,8 +231,12 @@ const started = new Set<ChildProcess>()
  * Starts `node dist/mock/main.js` with only PATH from this environment plus `env`, so nothing of the test
  * runner's own (NODE_ENV=test, a TALKI_SECRET) leaks in.
  */
-export function startServer(env: Record<string, string>, entry = `${ROOT}dist/mock/main.js`): ServerProcess {
-  const child = spawn(process.execPath, [entry], {
+export function startServer(
+  env: Record<string, string>,
+  entry = `${ROOT}dist/mock/main.js`,
+  args: readonly string[] = [],
+): ServerProcess {
+  const child = spawn(process.execPath, [entry, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

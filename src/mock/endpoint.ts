@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import express, { type NextFunction, type Request, type Response } from 'express'
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express'
 import getRawBody from 'raw-body'
 import { createCustomerRoute, type Outcome } from '../template/customer-route.js'
 import { answers, MAX_TOKEN_LENGTH } from '../template/protocol.js'
@@ -29,6 +29,8 @@ export interface EndpointDeps {
   requestLog?: RequestLog
   hanging?: Set<Socket>
   random?: () => number
+  /** Middleware run before the route, for every request (the faster path below then stays off). */
+  middleware?: RequestHandler[]
 }
 
 const LENGTH_MISMATCH = { status: 400, body: { error: 'invalid_body', detail: 'body length does not match' } }
@@ -131,6 +133,8 @@ export function createEndpointApp(deps: EndpointDeps) {
   app.set('case sensitive routing', true)
   app.set('strict routing', true)
 
+  const middleware = deps.middleware ?? []
+  if (middleware.length > 0) app.use(...middleware)
   app.post(deps.endpointPath, handleCustomerRequest)
 
   const headers = new Map(SECURITY_HEADERS)
@@ -154,10 +158,13 @@ export function createEndpointApp(deps: EndpointDeps) {
     else res.status(500).json({ error: 'internal_error' })
   })
 
-  // The hot path: Talki's POST to the exact path goes straight to the same handler that `app.post`
+  // The faster path: Talki's POST to the exact path goes straight to the same handler that `app.post`
   // registers, skipping Express's router and the per-request prototype swap — most of Express's cost for
-  // this route (bench/RESULTS.md). Every other request goes through the app as usual. An integrator can
-  // delete these lines and lose nothing but speed.
+  // this route (bench/RESULTS.md). Every other request goes through the app as usual. It is the mock's
+  // own: the template's Express route (src/template/express.ts) is a plain router route. With middleware
+  // given, every request takes the router, so that the middleware runs for the exact path too
+  // (test/mock/endpoint.test.ts shows both paths answer alike).
+  if (middleware.length > 0) return app
   const express_ = app as unknown as {
     handle(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void
   }

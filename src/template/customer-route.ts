@@ -21,9 +21,9 @@ export interface CustomerRouteOptions<U extends UserRecord = UserRecord> {
   verify(body: Uint8Array, header: string | string[] | null | undefined): Verdict | Promise<Verdict>
   store: UserStore<U>
   /** The body key that holds the user id (Talki console: "User token field"), default `userToken`. */
-  tokenField?: string
+  tokenField?: string | undefined
   /** The lookup must finish well inside Talki's 5 s, so the caller always gets an answer (default 4000). */
-  lookupTimeoutMs?: number
+  lookupTimeoutMs?: number | undefined
 }
 
 /** What every adapter (express.ts, fastify.ts, node-http.ts, web.ts) is given. */
@@ -32,13 +32,13 @@ export interface EndpointOptions<U extends UserRecord = UserRecord> {
   secrets: readonly string[]
   store: UserStore<U>
   /** The body key that holds the user id, default `userToken`. */
-  tokenField?: string
+  tokenField?: string | undefined
   /** Deadline of the lookup, default 4000 ms. */
-  lookupTimeoutMs?: number
+  lookupTimeoutMs?: number | undefined
   /** Largest body read, in bytes, default 16 KiB; a larger one is answered 413 and never read. */
-  bodyLimit?: number
+  bodyLimit?: number | undefined
   /** Called with anything unexpected (the caller gets 500 JSON, never a stack trace); default console.error. */
-  onError?: (error: unknown) => void
+  onError?: ((error: unknown) => void) | undefined
 }
 
 export interface CustomerRequest {
@@ -47,7 +47,7 @@ export interface CustomerRequest {
   /** The `X-Talki-Signature` header as the framework hands it over. */
   signature: string | string[] | null | undefined
   /** The `Content-Encoding` header, if any. */
-  contentEncoding?: string | null
+  contentEncoding?: string | null | undefined
 }
 
 /** What to answer, and what was learnt on the way (for logs). */

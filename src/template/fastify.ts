@@ -35,8 +35,8 @@ export async function fastifyCustomerRoute(
   const answerCustomerRequest = createCustomerRoute({
     verify: (body, header) => verifySignature(body, header, secrets),
     store: options.store,
-    ...(options.tokenField === undefined ? {} : { tokenField: options.tokenField }),
-    ...(options.lookupTimeoutMs === undefined ? {} : { lookupTimeoutMs: options.lookupTimeoutMs }),
+    tokenField: options.tokenField,
+    lookupTimeoutMs: options.lookupTimeoutMs,
   })
 
   // 1. Size: Fastify reads the raw bytes, whatever the Content-Type, and stops at `bodyLimit` (a declared

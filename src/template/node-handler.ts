@@ -18,8 +18,8 @@ export function createNodeHandler(options: EndpointOptions): NodeHandler {
   const answerCustomerRequest = createCustomerRoute({
     verify: (body, header) => verifySignature(body, header, secrets),
     store: options.store,
-    ...(options.tokenField === undefined ? {} : { tokenField: options.tokenField }),
-    ...(options.lookupTimeoutMs === undefined ? {} : { lookupTimeoutMs: options.lookupTimeoutMs }),
+    tokenField: options.tokenField,
+    lookupTimeoutMs: options.lookupTimeoutMs,
   })
 
   return async function handleTalkiRequest(req, res) {

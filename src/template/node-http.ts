@@ -20,8 +20,8 @@ export function createNodeHttpListener(options: NodeHttpOptions) {
   return function talkiListener(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/'
     const query = url.indexOf('?')
-    if ((query === -1 ? url : url.slice(0, query)) !== path) return writeAnswer(res, answers.notFound)
-    if (req.method !== 'POST') return writeAnswer(res, answers.methodNotAllowed)
-    void handleTalkiRequest(req, res)
+    if ((query === -1 ? url : url.slice(0, query)) !== path) writeAnswer(res, answers.notFound)
+    else if (req.method !== 'POST') writeAnswer(res, answers.methodNotAllowed)
+    else void handleTalkiRequest(req, res)
   }
 }

@@ -29,8 +29,8 @@ export function createWebHandler(options: WebHandlerOptions): (request: Request)
   const answerCustomerRequest = createCustomerRoute({
     verify: createWebVerifier(options.secrets),
     store: options.store,
-    ...(options.tokenField === undefined ? {} : { tokenField: options.tokenField }),
-    ...(options.lookupTimeoutMs === undefined ? {} : { lookupTimeoutMs: options.lookupTimeoutMs }),
+    tokenField: options.tokenField,
+    lookupTimeoutMs: options.lookupTimeoutMs,
   })
 
   return async function handleTalkiRequest(request) {

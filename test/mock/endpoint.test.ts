@@ -777,3 +777,69 @@ describe('the profile answer', () => {
     }
   })
 })
+
+describe(`POST ${PATH} and ${PATH}?x=1 (the mock's faster path and Express's router)`, () => {
+  const requests: { name: string; body: string; headers: Record<string, string> }[] = [
+    { name: 'the vendor example', body: VENDOR_BODY, headers: { 'X-Talki-Signature': VENDOR_SIGNATURE } },
+    { name: 'no signature', body: VENDOR_BODY, headers: {} },
+    {
+      name: 'an unknown user',
+      body: '{"userToken":"usr_nobody"}',
+      headers: { 'X-Talki-Signature': sign(TEST_SECRET, '{"userToken":"usr_nobody"}') },
+    },
+    {
+      name: 'a body that is not JSON',
+      body: 'nope',
+      headers: { 'X-Talki-Signature': sign(TEST_SECRET, 'nope') },
+    },
+  ]
+  const answerOf = async (endpoint: Endpoint, path: string, row: (typeof requests)[number]) => {
+    let req = request(endpoint.url)
+      .post(path)
+      .serialize((data) => data)
+      .set('Content-Type', 'application/json')
+    for (const [name, value] of Object.entries(row.headers)) req = req.set(name, value)
+    const res = await req.send(Buffer.from(row.body))
+    const { date: _date, ...headers } = res.headers
+    return { status: res.status, headers, body: res.text }
+  }
+
+  for (const row of requests) {
+    it(`answers both alike (status, headers, body) for ${row.name}`, async () => {
+      const endpoint = await startEndpoint()
+      try {
+        const exact = await answerOf(endpoint, PATH, row)
+        const withQuery = await answerOf(endpoint, `${PATH}?x=1`, row)
+        expect(withQuery).toStrictEqual(exact)
+        expect(exact.headers['cache-control']).toBe('no-store')
+      } finally {
+        await endpoint.close()
+      }
+    })
+  }
+
+  it('runs middleware given to the app for both, before the route answers', async () => {
+    const seen: string[] = []
+    const endpoint = await startEndpoint({
+      middleware: [
+        (req, res, next) => {
+          seen.push(req.url)
+          res.setHeader('X-Request-Seen', 'yes')
+          next()
+        },
+      ],
+    })
+    try {
+      const row = requests[0] as (typeof requests)[number]
+      const exact = await answerOf(endpoint, PATH, row)
+      const withQuery = await answerOf(endpoint, `${PATH}?x=1`, row)
+      expect(seen).toStrictEqual([PATH, `${PATH}?x=1`])
+      expect(exact.headers['x-request-seen']).toBe('yes')
+      expect(withQuery).toStrictEqual(exact)
+      expect(exact.status).toBe(200)
+      expect(JSON.parse(exact.body)).toStrictEqual(ALICE_PROFILE)
+    } finally {
+      await endpoint.close()
+    }
+  })
+})

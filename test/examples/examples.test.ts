@@ -1,0 +1,76 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { runCheck } from '../../src/cli/check.js'
+import { killAll, ROOT, type ServerProcess, sleep, startServer } from '../process.js'
+import { TEST_SECRET } from '../support.js'
+
+// Each example as an integrator runs it (`npm run example -- NAME` is `tsx src/examples/main.ts NAME`),
+// started as its own process, judged by `talki-endpoint check`, then stopped with SIGTERM.
+
+const ENTRY = `${ROOT}src/examples/main.ts`
+const NAMES = ['express', 'fastify', 'node-http', 'web'] as const
+
+function startExample(args: string[], env: Record<string, string> = {}): ServerProcess {
+  return startServer(
+    { NODE_OPTIONS: '--import tsx', PORT: '0', HOST: '127.0.0.1', TALKI_SECRET: TEST_SECRET, ...env },
+    ENTRY,
+    args,
+  )
+}
+
+/** The URL of the "listening" line, once printed. */
+async function listeningUrl(example: ServerProcess, timeoutMs = 20_000): Promise<URL> {
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    const match = / listening on (http:\/\/\S+)/.exec(example.stdout())
+    if (match?.[1]) return new URL(match[1])
+    if (performance.now() > deadline) {
+      throw new Error(`no "listening" line\nstdout: ${example.stdout()}\nstderr: ${example.stderr()}`)
+    }
+    await sleep(20)
+  }
+}
+
+afterEach(killAll)
+
+describe('npm run example -- NAME', () => {
+  for (const name of NAMES) {
+    it(`serves ${name}: every row of talki-endpoint check passes, and SIGTERM exits 0`, async () => {
+      const example = startExample([name], { ENDPOINT_PATH: '/hooks/talki' })
+      const url = await listeningUrl(example)
+      expect(url.pathname).toBe('/hooks/talki')
+      expect(example.stdout()).toMatch(
+        new RegExp(
+          `^${name} example listening on http://127\\.0\\.0\\.1:\\d+/hooks/talki \\(\\d+ users of .*seed\\.json in memory; secret from TALKI_SECRET\\)\\n$`,
+        ),
+      )
+
+      const report = await runCheck({
+        url,
+        token: 'usr_abc123',
+        secret: TEST_SECRET,
+        field: 'userToken',
+        timeoutMs: 5000,
+      })
+      expect(report.rows.filter((row) => !row.pass)).toStrictEqual([])
+      expect(report.ok).toBe(true)
+      expect(report.passed).toBeGreaterThanOrEqual(15)
+
+      example.child.kill('SIGTERM')
+      expect(await example.exited).toMatchObject({ code: 0, signal: null })
+      expect(example.stderr()).toBe('')
+    }, 60_000)
+  }
+
+  it('answers an unknown NAME with the usage line and exit code 2', async () => {
+    const example = startExample(['koa'])
+    expect((await example.exited).code).toBe(2)
+    expect(example.stderr()).toBe('usage: npm run example -- express|fastify|node-http|web\n')
+    expect(example.stdout()).toBe('')
+  }, 30_000)
+
+  it('stops at a bad BODY_LIMIT with one line naming it and exit code 1', async () => {
+    const example = startExample(['web'], { BODY_LIMIT: 'lots' })
+    expect((await example.exited).code).toBe(1)
+    expect(example.stderr()).toMatch(/^Invalid configuration: BODY_LIMIT must be a size .*\n$/)
+  }, 30_000)
+})
