@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -62,6 +62,19 @@ export interface PostgresServer {
 
 const asRoot = process.getuid?.() === 0
 
+// A test process that exits before its teardown still stops its servers (SIGQUIT: immediate shutdown)
+// and removes what it can of their folders.
+const running = new Set<ChildProcess>()
+const folders = new Set<string>()
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGQUIT')
+  for (const folder of folders) {
+    try {
+      rmSync(folder, { recursive: true, force: true, maxRetries: 3 })
+    } catch {}
+  }
+})
+
 /** Runs a PostgreSQL binary, as the `postgres` user when this process is root. */
 function command(binary: string, args: string[]): [string, string[]] {
   const path = `${BIN}/${binary}`
@@ -74,6 +87,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   if (BIN === undefined) throw new Error('startPostgres: PostgreSQL is not installed')
   // The folder is created by this process, then given to `postgres`; nothing of the project is inside.
   const dir = await mkdtemp(join(tmpdir(), 'talki-pg-'))
+  folders.add(dir)
   const data = join(dir, 'data')
   const socketDir = join(dir, 'socket')
   await mkdir(socketDir)
@@ -100,7 +114,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   ])
   execFileSync(initdb, initArgs, { cwd: dir, env, stdio: 'pipe', timeout: 60_000 })
 
-  const port = await freePort()
+  let port = await freePort()
   const url = (database: string) => `postgres://postgres@127.0.0.1:${port}/${database}`
   let child: ChildProcess | undefined
   let exited: Promise<void> = Promise.resolve()
@@ -129,13 +143,19 @@ export async function startPostgres(): Promise<PostgresServer> {
     log = ''
     const proc = spawn(postgres, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
     child = proc
+    running.add(proc)
     proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       log += chunk
     })
     proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       log += chunk
     })
-    exited = new Promise((resolve) => proc.once('exit', () => resolve()))
+    exited = new Promise((resolve) =>
+      proc.once('exit', () => {
+        running.delete(proc)
+        resolve()
+      }),
+    )
     const deadline = performance.now() + 30_000
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`PostgreSQL exited at start:\n${log}`)
@@ -178,10 +198,20 @@ export async function startPostgres(): Promise<PostgresServer> {
   }
 
   try {
-    await start()
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await start()
+        break
+      } catch (error) {
+        // Another process took the port between freePort() and the bind: try another one.
+        if (attempt === 3 || !/could not (bind|create listen socket)/i.test(log)) throw error
+        port = await freePort()
+      }
+    }
   } catch (error) {
     await stop()
     await rm(dir, { recursive: true, force: true })
+    folders.delete(dir)
     throw error
   }
 
@@ -200,6 +230,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     async close() {
       await stop()
       await rm(dir, { recursive: true, force: true })
+      folders.delete(dir)
     },
   }
 }

@@ -129,6 +129,31 @@ describe.runIf(HAS_POSTGRES)('the mock server on PostgreSQL', () => {
         name: 'Alice Renamed',
       })
     })
+    it('refuses to serve a row written in SQL that breaks the record rules: 503, never a 500', async () => {
+      await postgres.sql(
+        `INSERT INTO talki_users (user_token, profile) VALUES ('usr_bad', '{"fields":{"x":{"deep":1}}}')`,
+        [],
+        database(),
+      )
+      try {
+        expect(status(await postToken(stack.endpointUrl, 'usr_bad'))).toMatchObject({
+          status: 503,
+          body: { error: 'store_unavailable' },
+        })
+        expect(await requestJson('GET', admin('/api/users/usr_bad'))).toEqual({
+          status: 503,
+          body: { error: 'store_unavailable' },
+        })
+        // Writing a good record over it through the admin API repairs it.
+        expect((await requestJson('PUT', admin('/api/users/usr_bad'), { name: 'Fixed' })).status).toBe(200)
+        expect(status(await postToken(stack.endpointUrl, 'usr_bad'))).toMatchObject({
+          status: 200,
+          body: { name: 'Fixed' },
+        })
+      } finally {
+        await postgres.sql(`DELETE FROM talki_users WHERE user_token = 'usr_bad'`, [], database())
+      }
+    })
   })
 
   describe('the built server as processes', () => {
