@@ -276,6 +276,9 @@ describe.runIf(HAS_POSTGRES)('the mock server on PostgreSQL', () => {
       expect((await requestJson('GET', `${admin}/api/users?limit=1`)).status).toBe(200)
       expect(server.child.exitCode).toBeNull()
       expect(server.logs().some((line) => line.msg === 'PostgreSQL connection lost')).toBe(true)
+      // SIGTERM still drains and closes the pool, and exits 0.
+      server.child.kill('SIGTERM')
+      expect(await server.exited).toMatchObject({ code: 0, signal: null })
       noPassword(server)
     })
   })
