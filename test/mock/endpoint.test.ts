@@ -1,13 +1,13 @@
 import { once } from 'node:events'
-import { request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http'
+import type { IncomingHttpHeaders, Server } from 'node:http'
 import { type AddressInfo, connect } from 'node:net'
-import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import request from 'supertest'
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createEndpointApp, type EndpointDeps } from '../../src/mock/endpoint.js'
 import { sign } from '../../src/template/signature.js'
 import { ALICE, capturedLogger, memoryStore, SECOND_SECRET, TEST_SECRET } from '../support.js'
+import { describeAdapter } from '../template/adapter-cases.js'
 
 const PATH = '/talki/customer'
 const BODY_LIMIT = 16 * 1024
@@ -22,11 +22,32 @@ const ALICE_PROFILE = {
   plan: 'pro',
   fields: { mrr: 149, company: 'Acme Inc', signedUpAt: '2024-01-15', seats: 5 },
 }
-const NOT_JSON = { error: 'invalid_body', detail: 'body is not UTF-8 JSON' }
-const BAD_TOKEN = {
-  error: 'invalid_body',
-  detail: 'userToken must be a non-empty string of at most 256 characters',
-}
+
+// What every adapter answers (size, encoding, signature, body, lookup, methods, headers) is the shared
+// table of test/template/adapter-cases.ts, run here against the mock's endpoint too; this file keeps what
+// only the endpoint does (its logs, its path matching, its options, hostile input as a whole).
+describeAdapter('mock endpoint (src/mock/endpoint.ts)', async (options) => {
+  const app = createEndpointApp({
+    endpointPath: options.path,
+    tokenField: 'userToken',
+    secrets: options.secrets,
+    bodyLimit: options.bodyLimit ?? BODY_LIMIT,
+    lookupTimeoutMs: options.lookupTimeoutMs ?? 4000,
+    store: options.store,
+    logger: capturedLogger().logger,
+  })
+  const server: Server = app.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  return {
+    url: new URL(`http://127.0.0.1:${port}`),
+    close: async () => {
+      server.closeAllConnections()
+      server.close()
+      await once(server, 'close')
+    },
+  }
+})
 
 /** A real endpoint on 127.0.0.1 with an in-memory store and a captured log. */
 async function startEndpoint(overrides: Partial<EndpointDeps> = {}) {
@@ -102,43 +123,6 @@ function expectContractHeaders(headers: IncomingHttpHeaders | Record<string, str
   expect(headers.etag).toBeUndefined()
 }
 
-/** A request with node:http, for what supertest cannot send: lying lengths, streamed bodies. */
-function rawPost(
-  endpoint: Endpoint,
-  headers: Record<string, string | number>,
-  write: (req: ReturnType<typeof httpRequest>) => void,
-): Promise<{ status: number; headers: IncomingHttpHeaders; body: string; socketClosed: Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({
-      host: '127.0.0.1',
-      port: endpoint.port,
-      method: 'POST',
-      path: PATH,
-      headers,
-      agent: false,
-    })
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      // The server may close while we are still writing: that is the point of some tests.
-      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') reject(error)
-    })
-    req.on('response', (res) => {
-      const socket = res.socket
-      const socketClosed = socket.destroyed ? Promise.resolve() : once(socket, 'close').then(() => {})
-      const chunks: Buffer[] = []
-      res.on('data', (chunk: Buffer) => chunks.push(chunk))
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-          socketClosed,
-        }),
-      )
-    })
-    write(req)
-  })
-}
-
 describe(`POST ${PATH}`, () => {
   let endpoint: Endpoint
   beforeAll(async () => {
@@ -152,127 +136,7 @@ describe(`POST ${PATH}`, () => {
     endpoint.log.lines.length = 0
   })
 
-  describe("with the vendor page's example request", () => {
-    it('answers 200 with the example profile, as JSON with the contract headers', async () => {
-      const res = await post(endpoint, VENDOR_BODY, {
-        'Content-Type': 'application/json',
-        'X-Talki-Signature': VENDOR_SIGNATURE,
-      })
-      expect(res.status).toBe(200)
-      expect(res.body).toStrictEqual(ALICE_PROFILE)
-      expect(JSON.parse(res.text)).toStrictEqual(ALICE_PROFILE)
-      expectContractHeaders(res.headers)
-      expect(endpoint.store.lookups).toBe(1)
-    })
-
-    it('answers 200 for the signature in uppercase hex', async () => {
-      const res = await post(endpoint, VENDOR_BODY, { 'X-Talki-Signature': VENDOR_SIGNATURE.toUpperCase() })
-      expect(res.status).toBe(200)
-      expect(res.body).toStrictEqual(ALICE_PROFILE)
-    })
-  })
-
-  describe('with any Content-Type', () => {
-    const types = [
-      'text/plain',
-      'application/x-www-form-urlencoded',
-      'application/octet-stream',
-      'application/json; charset=utf-8',
-      undefined,
-    ]
-    for (const type of types) {
-      it(`verifies over the raw bytes and answers 200 for ${type ?? 'no Content-Type'}`, async () => {
-        const res = await post(endpoint, VENDOR_BODY, {
-          'Content-Type': type,
-          'X-Talki-Signature': VENDOR_SIGNATURE,
-        })
-        expect(res.status).toBe(200)
-        expect(res.body).toStrictEqual(ALICE_PROFILE)
-      })
-    }
-    it('really sends no Content-Type when none is set', async () => {
-      let seen: string | undefined = 'unset'
-      endpoint.server.once('request', (req) => {
-        seen = req.headers['content-type']
-      })
-      await post(endpoint, VENDOR_BODY, { 'X-Talki-Signature': VENDOR_SIGNATURE })
-      expect(seen).toBeUndefined()
-    })
-  })
-
-  describe('with a Content-Encoding', () => {
-    it('answers 415 unsupported_encoding for gzip, even with a good signature over the gzip bytes', async () => {
-      const gzipped = gzipSync(VENDOR_BODY)
-      const res = await post(endpoint, gzipped, {
-        'Content-Type': 'application/json',
-        'Content-Encoding': 'gzip',
-        'X-Talki-Signature': sign(TEST_SECRET, gzipped),
-      })
-      expect(res.status).toBe(415)
-      expect(res.body).toStrictEqual({ error: 'unsupported_encoding' })
-      expectContractHeaders(res.headers)
-      expect(endpoint.store.lookups).toBe(0)
-    })
-    for (const encoding of ['identity', 'IDENTITY', 'Identity']) {
-      it(`accepts ${encoding}`, async () => {
-        const res = await signedPost(endpoint, VENDOR_BODY, { 'Content-Encoding': encoding })
-        expect(res.status).toBe(200)
-        expect(res.body).toStrictEqual(ALICE_PROFILE)
-      })
-    }
-  })
-
-  describe('with a body over BODY_LIMIT', () => {
-    it('answers 413 payload_too_large with Connection: close, before checking the signature', async () => {
-      const body = Buffer.alloc(BODY_LIMIT + 1, 0x20)
-      const res = await post(endpoint, body, { 'X-Talki-Signature': sign(TEST_SECRET, body) })
-      expect(res.status).toBe(413)
-      expect(res.body).toStrictEqual({ error: 'payload_too_large' })
-      expect(res.headers.connection).toBe('close')
-      expectContractHeaders(res.headers)
-      expect(endpoint.store.lookups).toBe(0)
-    })
-
-    it('accepts a body of exactly BODY_LIMIT bytes', async () => {
-      const body = VENDOR_BODY.padEnd(BODY_LIMIT, ' ')
-      const res = await signedPost(endpoint, body)
-      expect(Buffer.byteLength(body)).toBe(BODY_LIMIT)
-      expect(res.status).toBe(200)
-      expect(res.body).toStrictEqual(ALICE_PROFILE)
-    })
-
-    it('refuses a Content-Length over the limit without waiting for the body, and closes the connection', async () => {
-      const res = await rawPost(
-        endpoint,
-        { 'Content-Length': 50 * 1024 * 1024, 'X-Talki-Signature': VENDOR_SIGNATURE },
-        (req) => {
-          // Only the headers are sent: an answer proves the server did not wait to read 50 MB.
-          req.flushHeaders()
-        },
-      )
-      expect(res.status).toBe(413)
-      expect(JSON.parse(res.body)).toStrictEqual({ error: 'payload_too_large' })
-      expect(res.headers.connection).toBe('close')
-      await res.socketClosed
-      expect(endpoint.store.lookups).toBe(0)
-    })
-
-    it('stops reading a chunked body at the limit, answers 413 while the client is still sending, and closes', async () => {
-      const res = await rawPost(
-        endpoint,
-        { 'Transfer-Encoding': 'chunked', 'X-Talki-Signature': VENDOR_SIGNATURE },
-        (req) => {
-          req.write(Buffer.alloc(BODY_LIMIT + 100, 0x20))
-          // The request is never ended: the answer must not wait for it.
-        },
-      )
-      expect(res.status).toBe(413)
-      expect(JSON.parse(res.body)).toStrictEqual({ error: 'payload_too_large' })
-      expect(res.headers.connection).toBe('close')
-      await res.socketClosed
-      expect(endpoint.store.lookups).toBe(0)
-    })
-
+  describe('with a body shorter than its Content-Length', () => {
     it('never answers 5xx when the caller half-closes before its Content-Length is reached, and keeps serving', async () => {
       const socket = connect(endpoint.port, '127.0.0.1')
       await once(socket, 'connect')
@@ -291,19 +155,6 @@ describe(`POST ${PATH}`, () => {
     })
   })
 
-  describe('with other methods on the path', () => {
-    for (const method of ['get', 'put', 'delete', 'patch', 'options'] as const) {
-      it(`answers ${method.toUpperCase()} with 405 and Allow: POST`, async () => {
-        const res = await request(endpoint.url)[method](PATH)
-        expect(res.status).toBe(405)
-        expect(res.headers.allow).toBe('POST')
-        expect(res.body).toStrictEqual({ error: 'method_not_allowed' })
-        expectContractHeaders(res.headers)
-        expect(endpoint.store.lookups).toBe(0)
-      })
-    }
-  })
-
   describe('with an unknown path', () => {
     for (const path of ['/', '/talki', '/talki/customers', '/talki/customer/x', '/admin', '/talki/%zz']) {
       it(`answers POST ${path} with 404 JSON`, async () => {
@@ -317,261 +168,6 @@ describe(`POST ${PATH}`, () => {
         expect(endpoint.store.lookups).toBe(0)
       })
     }
-  })
-
-  describe('with the contract headers on every kind of answer', () => {
-    const cases: { status: number; send: () => Promise<request.Response> }[] = [
-      { status: 200, send: () => signedPost(endpoint, VENDOR_BODY) },
-      { status: 400, send: () => signedPost(endpoint, 'nope') },
-      { status: 401, send: () => post(endpoint, VENDOR_BODY) },
-      { status: 404, send: () => signedPost(endpoint, '{"userToken":"usr_nobody"}') },
-      { status: 405, send: () => request(endpoint.url).get(PATH) },
-      { status: 413, send: () => signedPost(endpoint, Buffer.alloc(BODY_LIMIT + 1, 0x20)) },
-      { status: 415, send: () => signedPost(endpoint, VENDOR_BODY, { 'Content-Encoding': 'br' }) },
-    ]
-    for (const row of cases) {
-      it(`sends no-store and helmet's headers on ${row.status}`, async () => {
-        const res = await row.send()
-        expect(res.status).toBe(row.status)
-        expectContractHeaders(res.headers)
-      })
-    }
-  })
-
-  describe('with hostile requests', () => {
-    const good = sign(TEST_SECRET, VENDOR_BODY)
-    const signedRow = (name: string, body: string | Buffer, status: number, answer: object) => ({
-      name,
-      body,
-      headers: { 'X-Talki-Signature': sign(TEST_SECRET, body) } as Record<
-        string,
-        string | string[] | undefined
-      >,
-      status,
-      answer,
-    })
-    const rows: {
-      name: string
-      body: string | Buffer
-      headers: Record<string, string | string[] | undefined>
-      status: number
-      answer: object
-    }[] = [
-      {
-        name: 'no signature header',
-        body: VENDOR_BODY,
-        headers: {},
-        status: 401,
-        answer: { error: 'missing_signature' },
-      },
-      {
-        name: 'an empty signature header',
-        body: VENDOR_BODY,
-        headers: { 'X-Talki-Signature': '' },
-        status: 401,
-        answer: { error: 'missing_signature' },
-      },
-      {
-        name: 'a signature one digit short',
-        body: VENDOR_BODY,
-        headers: { 'X-Talki-Signature': good.slice(1) },
-        status: 401,
-        answer: { error: 'malformed_signature' },
-      },
-      {
-        name: 'a signature one digit long',
-        body: VENDOR_BODY,
-        headers: { 'X-Talki-Signature': `${good}0` },
-        status: 401,
-        answer: { error: 'malformed_signature' },
-      },
-      {
-        name: 'a short signature',
-        body: VENDOR_BODY,
-        headers: { 'X-Talki-Signature': 'a3f8c2' },
-        status: 401,
-        answer: { error: 'malformed_signature' },
-      },
-      {
-        name: 'a very long signature',
-        body: VENDOR_BODY,
-        headers: { 'X-Talki-Signature': 'a'.repeat(8000) },
-        status: 401,
-        answer: { error: 'malformed_signature' },
-      },
-      {
-        name: 'a sha256= prefix',
-        body: VENDOR_BODY,
-        headers: { 'X-Talki-Signature': `sha256=${good}` },
-        status: 401,
-        answer: { error: 'malformed_signature' },
-      },
-      {
-        name: 'a non-hex signature',
-        body: VENDOR_BODY,
-        headers: { 'X-Talki-Signature': 'z'.repeat(64) },
-        status: 401,
-        answer: { error: 'malformed_signature' },
-      },
-      {
-        name: 'a space inside the signature',
-        body: VENDOR_BODY,
-        headers: { 'X-Talki-Signature': `${good.slice(0, 32)} ${good.slice(32)}` },
-        status: 401,
-        answer: { error: 'malformed_signature' },
-      },
-      {
-        name: 'a comma-separated list',
-        body: VENDOR_BODY,
-        headers: { 'X-Talki-Signature': `${good},${good}` },
-        status: 401,
-        answer: { error: 'malformed_signature' },
-      },
-      {
-        name: 'the header sent twice',
-        body: VENDOR_BODY,
-        headers: { 'X-Talki-Signature': [good, good] },
-        status: 401,
-        answer: { error: 'malformed_signature' },
-      },
-      {
-        name: 'a base64 signature',
-        body: VENDOR_BODY,
-        headers: { 'X-Talki-Signature': Buffer.from(good, 'hex').toString('base64') },
-        status: 401,
-        answer: { error: 'malformed_signature' },
-      },
-      {
-        name: 'a Latin-1 letter in the signature',
-        body: VENDOR_BODY,
-        headers: { 'X-Talki-Signature': `${good.slice(1)}é` },
-        status: 401,
-        answer: { error: 'malformed_signature' },
-      },
-      {
-        name: 'a signature under another secret',
-        body: VENDOR_BODY,
-        headers: { 'X-Talki-Signature': sign('guess', VENDOR_BODY) },
-        status: 401,
-        answer: { error: 'invalid_signature' },
-      },
-      {
-        name: '64 zeros',
-        body: VENDOR_BODY,
-        headers: { 'X-Talki-Signature': '0'.repeat(64) },
-        status: 401,
-        answer: { error: 'invalid_signature' },
-      },
-      {
-        name: 'a signature of the re-serialised body',
-        body: '{ "userToken": "usr_abc123" }',
-        headers: { 'X-Talki-Signature': good },
-        status: 401,
-        answer: { error: 'invalid_signature' },
-      },
-      {
-        name: 'a signature with one digit changed',
-        body: VENDOR_BODY,
-        headers: { 'X-Talki-Signature': (good[0] === 'a' ? 'b' : 'a') + good.slice(1) },
-        status: 401,
-        answer: { error: 'invalid_signature' },
-      },
-      {
-        name: 'a bad body with no signature (signature first)',
-        body: '[]',
-        headers: {},
-        status: 401,
-        answer: { error: 'missing_signature' },
-      },
-      signedRow('a signed empty body', '', 400, NOT_JSON),
-      signedRow('signed non-JSON', 'userToken=usr_abc123', 400, NOT_JSON),
-      signedRow('signed truncated JSON', '{"userToken":', 400, NOT_JSON),
-      signedRow(
-        'signed invalid UTF-8',
-        Buffer.from([...Buffer.from('{"userToken":"usr_'), 0xc3, 0x28, ...Buffer.from('"}')]),
-        400,
-        NOT_JSON,
-      ),
-      signedRow('a signed array', '[{"userToken":"usr_abc123"}]', 400, BAD_TOKEN),
-      signedRow('signed null', 'null', 400, BAD_TOKEN),
-      signedRow('a signed number', '12345', 400, BAD_TOKEN),
-      signedRow('a signed string', '"usr_abc123"', 400, BAD_TOKEN),
-      signedRow('a signed empty object', '{}', 400, BAD_TOKEN),
-      signedRow('a number token', '{"userToken":42}', 400, BAD_TOKEN),
-      signedRow('a null token', '{"userToken":null}', 400, BAD_TOKEN),
-      signedRow('an object token', '{"userToken":{"$ne":""}}', 400, BAD_TOKEN),
-      signedRow('an array token', '{"userToken":["usr_abc123"]}', 400, BAD_TOKEN),
-      signedRow('an empty token', '{"userToken":""}', 400, BAD_TOKEN),
-      signedRow('a 257-character token', JSON.stringify({ userToken: 'x'.repeat(257) }), 400, BAD_TOKEN),
-      signedRow(
-        'the token hidden under __proto__',
-        '{"__proto__":{"userToken":"usr_abc123"}}',
-        400,
-        BAD_TOKEN,
-      ),
-      signedRow('deeply nested arrays', `${'['.repeat(5000)}${']'.repeat(5000)}`, 400, BAD_TOKEN),
-      signedRow('the token __proto__', '{"userToken":"__proto__"}', 404, { error: 'user_not_found' }),
-      signedRow('the token constructor', '{"userToken":"constructor"}', 404, { error: 'user_not_found' }),
-      signedRow('the token toString', '{"userToken":"toString"}', 404, { error: 'user_not_found' }),
-      signedRow('the token hasOwnProperty', '{"userToken":"hasOwnProperty"}', 404, {
-        error: 'user_not_found',
-      }),
-      signedRow('a 256-character unknown token', JSON.stringify({ userToken: 'x'.repeat(256) }), 404, {
-        error: 'user_not_found',
-      }),
-      signedRow('an unknown token', '{"userToken":"usr_nobody"}', 404, { error: 'user_not_found' }),
-      signedRow('a token in another case', '{"userToken":"USR_ABC123"}', 404, { error: 'user_not_found' }),
-      signedRow('a body over the limit', `{"userToken":"${'x'.repeat(BODY_LIMIT)}"}`, 413, {
-        error: 'payload_too_large',
-      }),
-      {
-        name: 'a body over the limit with no signature (size first)',
-        body: Buffer.alloc(BODY_LIMIT * 2, 0x61),
-        headers: {},
-        status: 413,
-        answer: { error: 'payload_too_large' },
-      },
-      {
-        name: 'gzip with no signature (encoding before signature)',
-        body: gzipSync(VENDOR_BODY),
-        headers: { 'Content-Encoding': 'gzip' },
-        status: 415,
-        answer: { error: 'unsupported_encoding' },
-      },
-      {
-        name: 'deflate with a good signature',
-        body: VENDOR_BODY,
-        headers: { 'Content-Encoding': 'deflate', 'X-Talki-Signature': good },
-        status: 415,
-        answer: { error: 'unsupported_encoding' },
-      },
-      {
-        name: 'a list of encodings',
-        body: VENDOR_BODY,
-        headers: { 'Content-Encoding': 'identity, gzip', 'X-Talki-Signature': good },
-        status: 415,
-        answer: { error: 'unsupported_encoding' },
-      },
-    ]
-
-    for (const row of rows) {
-      it(`answers ${row.status} ${JSON.stringify(row.answer)} for ${row.name}`, async () => {
-        const res = await post(endpoint, row.body, row.headers)
-        expect(res.status).toBe(row.status)
-        expect(JSON.parse(res.text)).toStrictEqual(row.answer)
-        expectContractHeaders(res.headers)
-        if (row.status !== 404) expect(endpoint.store.lookups).toBe(0)
-      })
-    }
-
-    it('still serves a valid request after all of them, back to back', async () => {
-      const statuses: number[] = []
-      for (const row of rows) statuses.push((await post(endpoint, row.body, row.headers)).status)
-      expect(statuses).toEqual(rows.map((row) => row.status))
-      const res = await signedPost(endpoint, VENDOR_BODY)
-      expect(res.status).toBe(200)
-      expect(res.body).toStrictEqual(ALICE_PROFILE)
-    })
   })
 
   describe('with the logs', () => {
@@ -601,34 +197,21 @@ describe(`POST ${PATH}`, () => {
 })
 
 describe(`POST ${PATH} with two secrets (rotation)`, () => {
-  let endpoint: Endpoint
-  beforeAll(async () => {
-    endpoint = await startEndpoint({ secrets: [TEST_SECRET, SECOND_SECRET] })
-  })
-  afterAll(async () => {
-    await endpoint.close()
-  })
-
-  for (const [name, signature] of [
-    ['the first secret', VENDOR_SIGNATURE],
-    ['the second secret', VENDOR_SIGNATURE_SECOND],
-  ] as const) {
-    it(`answers 200 for a signature under ${name}`, async () => {
-      const res = await post(endpoint, VENDOR_BODY, { 'X-Talki-Signature': signature })
-      expect(res.status).toBe(200)
-      expect(res.body).toStrictEqual(ALICE_PROFILE)
-    })
-  }
-  it('answers 401 invalid_signature for a signature under neither', async () => {
-    const res = await post(endpoint, VENDOR_BODY, { 'X-Talki-Signature': sign('third', VENDOR_BODY) })
-    expect(res.status).toBe(401)
-    expect(res.body).toStrictEqual({ error: 'invalid_signature' })
-  })
   it('never logs either secret', async () => {
-    await vi.waitFor(() => expect(endpoint.log.lines).toHaveLength(3))
-    const all = endpoint.log.lines.join('\n')
-    expect(all).not.toContain(TEST_SECRET)
-    expect(all).not.toContain(SECOND_SECRET)
+    const endpoint = await startEndpoint({ secrets: [TEST_SECRET, SECOND_SECRET] })
+    try {
+      await post(endpoint, VENDOR_BODY, { 'X-Talki-Signature': VENDOR_SIGNATURE })
+      await post(endpoint, VENDOR_BODY, { 'X-Talki-Signature': VENDOR_SIGNATURE_SECOND })
+      await post(endpoint, VENDOR_BODY, { 'X-Talki-Signature': sign('third', VENDOR_BODY) })
+      await vi.waitFor(() => expect(endpoint.log.lines).toHaveLength(3))
+      const statuses = endpoint.log.lines.map((line) => JSON.parse(line).status)
+      expect(statuses).toStrictEqual([200, 200, 401])
+      const all = endpoint.log.lines.join('\n')
+      expect(all).not.toContain(TEST_SECRET)
+      expect(all).not.toContain(SECOND_SECRET)
+    } finally {
+      await endpoint.close()
+    }
   })
 })
 
@@ -652,45 +235,6 @@ describe(`POST ${PATH} with USER_TOKEN_FIELD=customerId`, () => {
       error: 'invalid_body',
       detail: 'customerId must be a non-empty string of at most 256 characters',
     })
-  })
-})
-
-describe(`POST ${PATH} with a store that fails`, () => {
-  it('answers 503 lookup_timeout with Retry-After inside the deadline when the store hangs', async () => {
-    const endpoint = await startEndpoint({
-      lookupTimeoutMs: 50,
-      store: { find: () => new Promise(() => {}) },
-    })
-    try {
-      const started = performance.now()
-      const res = await signedPost(endpoint, VENDOR_BODY)
-      expect(performance.now() - started).toBeLessThan(2000)
-      expect(res.status).toBe(503)
-      expect(res.body).toStrictEqual({ error: 'lookup_timeout' })
-      expect(res.headers['retry-after']).toMatch(/^\d+$/)
-      expectContractHeaders(res.headers)
-    } finally {
-      await endpoint.close()
-    }
-  })
-
-  it('answers 503 store_unavailable JSON, no stack trace, when the store throws', async () => {
-    const endpoint = await startEndpoint({
-      store: {
-        find: async () => {
-          throw new Error('connection refused at db.internal:5432')
-        },
-      },
-    })
-    try {
-      const res = await signedPost(endpoint, VENDOR_BODY)
-      expect(res.status).toBe(503)
-      expect(res.text).toBe('{"error":"store_unavailable"}')
-      expect(res.text).not.toContain('db.internal')
-      expectContractHeaders(res.headers)
-    } finally {
-      await endpoint.close()
-    }
   })
 })
 

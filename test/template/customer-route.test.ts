@@ -50,25 +50,15 @@ describe('createCustomerRoute', () => {
   })
 
   describe('with a signature that does not verify', () => {
+    // One row per verdict: the route passes the verifier's verdict on; the grammar's cases are in
+    // signature.test.ts.
     const body = new TextEncoder().encode('{"userToken":"usr_abc123"}')
     const rows = [
       { name: 'no header', signature: undefined, error: 'missing_signature' },
-      { name: 'an empty header', signature: '', error: 'missing_signature' },
-      { name: 'a signature of the wrong length', signature: 'abc123', error: 'malformed_signature' },
       {
         name: 'a sha256= prefix',
         signature: `sha256=${sign(TEST_SECRET, body)}`,
         error: 'malformed_signature',
-      },
-      {
-        name: 'duplicate headers',
-        signature: [sign(TEST_SECRET, body), sign(TEST_SECRET, body)],
-        error: 'malformed_signature',
-      },
-      {
-        name: 'the HMAC under another secret',
-        signature: sign('not-the-secret', body),
-        error: 'invalid_signature',
       },
       {
         name: 'the HMAC of other bytes',
@@ -266,7 +256,7 @@ describe('createCustomerRoute', () => {
       const elapsed = performance.now() - started
       expect(outcome.status).toBe(503)
       expect(outcome.body).toEqual({ error: 'lookup_timeout' })
-      expect(outcome.headers?.['Retry-After']).toMatch(/^\d+$/)
+      expect(outcome.headers?.['Retry-After']).toBe('3')
       expect(outcome.token).toBe('usr_abc123')
       expect(elapsed).toBeGreaterThanOrEqual(45)
       expect(elapsed).toBeLessThan(1000)
@@ -305,7 +295,7 @@ describe('createCustomerRoute', () => {
         const outcome = await answer(signed('{"userToken":"usr_abc123"}'))
         expect(outcome.status).toBe(503)
         expect(outcome.body).toEqual({ error: 'store_unavailable' })
-        expect(outcome.headers?.['Retry-After']).toMatch(/^\d+$/)
+        expect(outcome.headers?.['Retry-After']).toBe('3')
       })
     }
   })
