@@ -50,7 +50,7 @@ const VARIABLES = [
 
 describe('loadConfig', () => {
   describe('with an empty environment', () => {
-    it('answers every default of SPEC §2', () => {
+    it('answers every default of the README configuration table', () => {
       expect(loadConfig({})).toEqual(DEFAULTS)
     })
     it('finds the committed seed beside the project', () => {
