@@ -11,7 +11,7 @@ import { NetworkError } from './http.js'
 import { type Output, runSend, TALKI_TIMEOUT_MS } from './send.js'
 import { useColor } from './sidebar.js'
 
-// `talki-endpoint`: plays Talki's side of Backend Connect. Exit codes (SPEC §7): 0 success, 1 failure
+// `talki-endpoint`: plays Talki's side of Backend Connect. Exit codes (README: CLI): 0 success, 1 failure
 // (for `send`: Talki would show nothing), 2 usage error. Nothing here prints a stack trace for a network
 // failure or a bad argument: those are one line.
 

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { en, Faker } from '@faker-js/faker'
 import { FILE_HEAD, FILE_SEPARATOR, FILE_TAIL, type UserRecord } from './contract.js'
 
-// The deterministic data set of SPEC §4: the named users (the vendor page's example, one user per
+// The deterministic data set (README: Demo guide): the named users (the vendor page's example, one user per
 // scenario, edge profiles) followed by `count` faker users. Same options → same records → same bytes.
 
 export type SeedOptions = { count: number; seed: number }

@@ -71,7 +71,10 @@ export async function fastifyCustomerRoute(
   // the bytes, whatever their type): its body is read here. Anything else is logged and answered 500
   // JSON, never a stack trace.
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return send(reply, answers.payloadTooLarge)
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      request.raw.pause() // read no further: the answer's `Connection: close` ends the connection
+      return send(reply, answers.payloadTooLarge)
+    }
     if (error.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
       return send(reply, {
         status: 400,

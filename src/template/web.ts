@@ -14,7 +14,7 @@ import {
 //   - Next.js App Router:  export const POST = createWebHandler({ secrets, store })  (app/talki/customer/route.ts)
 //   - Hono:                app.post('/talki/customer', (c) => handler(c.req.raw))
 //   - Bun / Deno:          Bun.serve({ fetch: handler }), Deno.serve(handler)
-//   - Cloudflare Workers:  export default { fetch: handler }
+//   - Cloudflare Workers:  export default { fetch: handler }  (secrets from `env`: see the README)
 // (with `path` set, so that other paths answer 404 where the handler receives every request).
 
 export interface WebHandlerOptions extends EndpointOptions {

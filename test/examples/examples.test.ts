@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { runCheck } from '../../src/cli/check.js'
 import { type PostgresServer, postgresAvailable, startPostgres } from '../engines/postgres.js'
@@ -69,6 +72,27 @@ describe('npm run example -- NAME', () => {
       expect(example.stderr()).toBe('')
     }, 60_000)
   }
+
+  it('verifies with the development secret file beside DATA_FILE when TALKI_SECRET is unset', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'talki-example-'))
+    try {
+      const secret = 'dev-secret-from-file-0123456789'
+      writeFileSync(join(dir, '.secret'), `${secret}\n`, { mode: 0o600 })
+      const example = startServer(
+        { NODE_OPTIONS: '--import tsx', PORT: '0', HOST: '127.0.0.1', DATA_FILE: join(dir, 'db.json') },
+        ENTRY,
+        ['node-http'],
+      )
+      const url = await listeningUrl(example)
+      expect(example.stdout()).toContain(`secret from ${join(dir, '.secret')}`)
+      const report = await runCheck({ url, token: 'usr_abc123', secret, field: 'userToken', timeoutMs: 5000 })
+      expect(report.rows.filter((row) => !row.pass)).toStrictEqual([])
+      example.child.kill('SIGINT')
+      expect((await example.exited).code).toBe(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
 
   it('answers an unknown NAME with the usage line and exit code 2', async () => {
     const example = startExample(['koa'])

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig, SEED_FILE } from '../../src/mock/config.js'
+import { ConfigError, loadConfig, loadExampleConfig, SEED_FILE } from '../../src/mock/config.js'
 
 /** Loads a config, or returns the ConfigError it threw (anything else fails the test). */
 function configError(env: Record<string, string>): ConfigError {
@@ -52,7 +52,7 @@ const VARIABLES = [
 
 describe('loadConfig', () => {
   describe('with an empty environment', () => {
-    it('answers every default of SPEC §2', () => {
+    it('answers every default of the README configuration table', () => {
       expect(loadConfig({})).toEqual(DEFAULTS)
     })
     it('finds the committed seed beside the project', () => {
@@ -228,5 +228,41 @@ describe('loadConfig', () => {
     it('show the bad value of an ordinary variable, so the user sees what was read', () => {
       expect(configError({ PORT: 'abc' }).message).toContain('"abc"')
     })
+  })
+})
+
+describe('loadExampleConfig', () => {
+  it('serves on port 5055 by default, with the server defaults for the rest', () => {
+    expect(loadExampleConfig({})).toStrictEqual({
+      port: 5055,
+      host: '0.0.0.0',
+      endpointPath: '/talki/customer',
+      tokenField: 'userToken',
+      secrets: undefined,
+      dataFile: 'data/db.json',
+      seedFile: SEED_FILE,
+      bodyLimit: 16 * 1024,
+      lookupTimeoutMs: 4000,
+    })
+  })
+
+  it('reads PORT, BODY_LIMIT, LOOKUP_TIMEOUT_MS and TALKI_SECRET as the server does', () => {
+    const config = loadExampleConfig({
+      PORT: '0',
+      BODY_LIMIT: '2kb',
+      LOOKUP_TIMEOUT_MS: '250',
+      TALKI_SECRET: 'a,b',
+    })
+    expect(config).toMatchObject({ port: 0, bodyLimit: 2048, lookupTimeoutMs: 250, secrets: ['a', 'b'] })
+  })
+
+  it('ignores the admin variables (an example has no admin API)', () => {
+    expect(loadExampleConfig({ ADMIN_HOST: '0.0.0.0' }).port).toBe(5055)
+  })
+
+  it('refuses a bad value with the same one line as the server', () => {
+    expect(() => loadExampleConfig({ LOOKUP_TIMEOUT_MS: 'soon' })).toThrow(
+      /^Invalid configuration: LOOKUP_TIMEOUT_MS must be a whole number/,
+    )
   })
 })

@@ -14,7 +14,7 @@ import { isDown, OverrideSpecSchema, SimulationSpecSchema, splitOverride } from 
 import type { UserStore } from '../store.js'
 import { type RequestLog, RequestLogEntrySchema } from './request-log.js'
 
-// The admin API of SPEC §6. Every input (body, path token, query) goes through zod before anything is
+// The admin API (README: Admin API). Every input (body, path token, query) goes through zod before anything is
 // touched, so a refused request changes nothing. Tokens are only keys of the store's Map, never paths.
 
 export interface ApiDeps {

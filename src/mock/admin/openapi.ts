@@ -193,7 +193,7 @@ export function buildOpenApiDocument(options: { endpointPath: string; tokenField
           {
             requestBody: body(
               'Override',
-              'A scenario as written in SPEC §5; `down` takes no count or probability',
+              'A scenario as the README QA guide writes it; `down` takes no count or probability',
             ),
           },
         ),

@@ -1,7 +1,7 @@
 import type { UserRecord } from '../contract.js'
 import { fillDefaults, isDown, type PlainScenario, type Sequence, type Simulation } from './scenarios.js'
 
-// Picks the scenario for one request (SPEC §5). Pure: time and randomness come from the input, and
+// Picks the scenario for one request (README: QA guide). Pure: time and randomness come from the input, and
 // the only thing it changes is the state object it is given (override count, sequence cursors).
 
 export type Source = 'override' | 'startup' | 'user'

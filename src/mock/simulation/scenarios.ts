@@ -1,6 +1,6 @@
 import { z } from 'zod'
 
-// The vocabulary of SPEC §5. A scenario is written the same way everywhere (admin API, SIMULATE, a
+// The scenario vocabulary (README: QA guide). A scenario is written the same way everywhere (admin API, SIMULATE, a
 // user's `simulate` field): a bare name, an object with its parameters, or a sequence. The written
 // form is validated and kept as written; `resolveSpec` fills the defaults when it is used.
 

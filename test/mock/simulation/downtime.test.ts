@@ -5,7 +5,7 @@ import type { SimulationSpec } from '../../../src/mock/simulation/scenarios.js'
 import { type InProcessEndpoint, postToken, serveEndpoint, sleep, until, type Wire } from '../../process.js'
 import { ALICE } from '../../support.js'
 
-// `down` is real downtime (SPEC §5): the port refuses connections for durationMs, open and kept-alive
+// `down` is real downtime (README: QA guide): the port refuses connections for durationMs, open and kept-alive
 // connections are cut, and the endpoint serves again on the same port.
 
 function user(userToken: string, simulate?: SimulationSpec): UserRecord {

@@ -13,7 +13,7 @@ import {
 } from '../../process.js'
 import { ALICE, signedRequest } from '../../support.js'
 
-// Every per-request scenario of SPEC §5, observed on the wire: a real server on 127.0.0.1, real sockets.
+// Every per-request scenario of the README QA guide, observed on the wire: a real server on 127.0.0.1, real sockets.
 
 const PROFILE = { name: ALICE.name, email: ALICE.email, plan: ALICE.plan, fields: ALICE.fields }
 
