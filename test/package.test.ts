@@ -128,7 +128,9 @@ describe('the tarball', { timeout: 60_000 }, () => {
     }
     const unexpected = paths.filter(
       (path) =>
-        !/^(dist\/|src\/mock\/dashboard\/|data\/seed\.json$|package\.json$|README\.md$)/.test(path) ||
+        !/^(dist\/(cli|mock|template)\/|src\/mock\/dashboard\/|data\/seed\.json$|package\.json$|README\.md$)/.test(
+          path,
+        ) ||
         path.endsWith('.map') ||
         (path.endsWith('.d.ts') && !path.startsWith('dist/template/')),
     )
