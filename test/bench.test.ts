@@ -5,8 +5,7 @@ import os from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { writeSeedFile } from '../src/mock/seed.js'
-import { DEFAULT_SEED_OPTIONS } from '../src/mock/seed-options.js'
+import { DEFAULT_SEED_OPTIONS, writeSeedFile } from '../src/mock/seed.js'
 import { build, ROOT } from './process.js'
 
 // A smoke run of `npm run bench` (bench/run.ts --smoke): one second per target, a few connections, 1,000

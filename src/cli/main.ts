@@ -9,7 +9,6 @@ import { DEFAULT_SEED_OPTIONS } from '../mock/seed-options.js'
 import { sign } from '../template/signature.js'
 import { formatJson, formatTable, runCheck } from './check.js'
 import { NetworkError } from './http.js'
-import { formatJunit } from './junit.js'
 import { type Output, runSend, TALKI_TIMEOUT_MS } from './send.js'
 import { useColor } from './sidebar.js'
 
@@ -242,6 +241,7 @@ async function checkCommand(args: string[], io: Io): Promise<number> {
     values.json ? formatJson(report) : formatTable(report, { color: useColor(io.env, io.stdout) }),
   )
   if (values.junit !== undefined) {
+    const { formatJunit } = await import('./junit.js')
     try {
       await writeFile(values.junit, formatJunit(report))
     } catch (error) {

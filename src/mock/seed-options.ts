@@ -1,5 +1,4 @@
-// Apart from seed.ts so the CLI's help can show the defaults without loading faker, a development
-// dependency that an installed package does not have.
+// The seed's options, apart from seed.ts so the CLI's help can show the defaults without loading faker.
 
 export type SeedOptions = { count: number; seed: number }
 

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { UserRecordSchema } from '../../src/mock/contract.js'
-import { generateSeed, NAMED_USERS, writeSeedFile } from '../../src/mock/seed.js'
-import { DEFAULT_SEED_OPTIONS } from '../../src/mock/seed-options.js'
+import { DEFAULT_SEED_OPTIONS, generateSeed, NAMED_USERS, writeSeedFile } from '../../src/mock/seed.js'
 
 let dir: string
 beforeEach(async () => {
