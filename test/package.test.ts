@@ -245,7 +245,6 @@ describe('npx talki-endpoint serve', () => {
     expect((await stat(join(app, 'data/db.json'))).isFile()).toBe(true)
     expect((await stat(join(app, 'data/.secret'))).mode & 0o777).toBe(0o600)
     expect(await readdir(join(app, 'node_modules', NAME, 'data'))).toEqual(['seed.json'])
-    expect(stdout).toContain('Created a development signing secret in data/.secret')
 
     // send and check in the same folder find that secret themselves.
     const sent = await sh('npx', ['talki-endpoint', 'send', KNOWN_TOKEN, '--url', url], app)
