@@ -211,7 +211,12 @@ describe('npx talki-endpoint serve', () => {
   let server: ChildProcess | undefined
   afterAll(() => {
     // Only if a failed assertion left it running: the group, so npm and the server behind it both go.
-    if (server?.pid !== undefined && server.exitCode === null) process.kill(-server.pid, 'SIGKILL')
+    if (server?.pid === undefined || server.exitCode !== null || server.signalCode !== null) return
+    try {
+      process.kill(-server.pid, 'SIGKILL')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error
+    }
   })
 
   it('serves from the working folder, answers send and check, and stops on SIGTERM', async () => {
