@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-import { realpathSync } from 'node:fs'
+import { readFileSync, realpathSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { ConfigError } from '../mock/config.js'
 import { readSecretFile, secretFilePath } from '../mock/secret.js'
-import { DEFAULT_SEED_OPTIONS, writeSeedFile } from '../mock/seed.js'
+import { DEFAULT_SEED_OPTIONS } from '../mock/seed-options.js'
 import { sign } from '../template/signature.js'
 import { formatJson, formatTable, runCheck } from './check.js'
 import { NetworkError } from './http.js'
@@ -44,9 +45,11 @@ Commands:
   sign [BODY]                  print the X-Talki-Signature for BODY (or stdin)
   send TOKEN                   POST {"userToken":TOKEN} as Talki does and show what Talki would show
   check --token KNOWN          conformance suite: run it against your endpoint before Talki calls it
+  serve                        start the mock endpoint and its admin API here (data in ./data)
   seed                         write the deterministic data set (data/seed.json)
   help [COMMAND]               help for a command
 
+Options: --version prints the version, --help this help.
 Exit codes: 0 success, 1 failure (send: Talki would show nothing; check: a case failed), 2 usage error.
 Run 'talki-endpoint <command> --help' for a command's options.`,
   sign: `Usage: talki-endpoint sign [BODY] [--secret S]
@@ -55,7 +58,10 @@ Prints the lowercase hex HMAC-SHA256 of BODY's exact bytes (or of stdin's, when 
 the same as  printf '%s' "$BODY" | openssl dgst -sha256 -hmac "$SECRET".
 Nothing is added or removed: no trailing newline. Use -- before a BODY that starts with '-'.
 
-${COMMON_HELP}`,
+  --secret S      the signing secret (else the first of TALKI_SECRET, else .secret beside DATA_FILE)
+  -h, --help      this help
+
+Exit 0 with the signature printed, 2 on a usage error (no secret, no BODY).`,
   send: `Usage: talki-endpoint send TOKEN [--url U] [--secret S] [--field NAME] [--timeout MS]
 
 Signs {"userToken":"TOKEN"} and POSTs it exactly as Talki does: Content-Type application/json,
@@ -66,7 +72,8 @@ Prints each attempt, checks the answer against the contract and draws the ticket
 Exit 0 when Talki would show the profile, 1 when it would show nothing or skip, 2 on a usage error.
 
 ${COMMON_HELP}`,
-  check: `Usage: talki-endpoint check --token KNOWN [--url U] [--secret S] [--field NAME] [--timeout MS] [--json]
+  check: `Usage: talki-endpoint check --token KNOWN [--url U] [--secret S] [--field NAME] [--timeout MS]
+                            [--json] [--junit FILE]
 
 Runs a conformance suite against any endpoint (yours): the good request (200, JSON, valid profile,
 within 5 s), bad signatures (missing, empty, short, long, non-hex, non-ASCII, "sha256=" prefix,
@@ -76,19 +83,40 @@ is advised (a warning, not a failure). Each row says what to fix.
 
   --token KNOWN   a user token the endpoint knows (required)
   --json          print a machine-readable report instead of the table
+  --junit FILE    also write the report as JUnit XML to FILE (one test case per row), for CI
 
-Exit 0 when every case passes, 1 when one fails (or the endpoint cannot be reached), 2 on a usage error.
+Exit 0 when every case passes, 1 when one fails (or the endpoint cannot be reached), 2 on a usage error
+(including a --junit FILE that cannot be written).
 
 ${COMMON_HELP}`,
+  serve: `Usage: talki-endpoint serve
+
+Starts the mock endpoint (POST /talki/customer on 0.0.0.0:3000) and its admin API and dashboard
+(127.0.0.1:3001) in the working folder: users in ./data/db.json, created from the packaged seed on
+the first start, and a development secret in ./data/.secret unless TALKI_SECRET is set (send and
+check in the same folder find it). Configured by environment variables, as npm start:
+
+  PORT=4000 ADMIN_PORT=0 SIMULATE=slow:6000 talki-endpoint serve
+
+(PORT, HOST, ADMIN_PORT, ADMIN_HOST, ADMIN_TOKEN, TALKI_SECRET, DATA_FILE, SIMULATE, LOG_LEVEL, …:
+see the README's Configuration.) Stops cleanly on SIGTERM or Ctrl-C, draining requests in flight.
+
+  -h, --help      this help
+
+Exit 0 after a clean stop, 1 when the configuration or the data file is bad or the port is taken
+(one line names it), 2 on a usage error.`,
   seed: `Usage: talki-endpoint seed [--count N] [--seed N] [--out FILE]
 
 Writes the deterministic data set: the vendor page's example user, one user per scenario, edge
-cases, and faker users from a fixed seed.
+cases, and faker users from a fixed seed. Needs @faker-js/faker, a development dependency: from
+an installed package, npm install @faker-js/faker first.
 
   --count N       number of generated users (default ${DEFAULT_SEED_OPTIONS.count})
   --seed N        faker seed (default ${DEFAULT_SEED_OPTIONS.seed})
   --out FILE      where to write (default data/seed.json)
-  -h, --help      this help`,
+  -h, --help      this help
+
+Exit 0 once written, 1 when the file cannot be written or faker is missing, 2 on a usage error.`,
 }
 
 const COMMON_OPTIONS = {
@@ -115,12 +143,18 @@ export async function run(io: Io): Promise<number> {
         io.stdout.write(`${HELP[topic ?? 'main']}\n`)
         return 0
       }
+      case '--version':
+      case '-v':
+        io.stdout.write(`${packageVersion()}\n`)
+        return 0
       case 'sign':
         return await signCommand(rest, io)
       case 'send':
         return await sendCommand(rest, io)
       case 'check':
         return await checkCommand(rest, io)
+      case 'serve':
+        return await serveCommand(rest, io)
       case 'seed':
         return await seedCommand(rest, io)
       default:
@@ -187,7 +221,12 @@ async function sendCommand(args: string[], io: Io): Promise<number> {
 async function checkCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { ...COMMON_OPTIONS, token: { type: 'string' }, json: { type: 'boolean' } },
+    options: {
+      ...COMMON_OPTIONS,
+      token: { type: 'string' },
+      json: { type: 'boolean' },
+      junit: { type: 'string' },
+    },
     allowPositionals: true,
   })
   if (values.help) return help('check', io)
@@ -195,12 +234,38 @@ async function checkCommand(args: string[], io: Io): Promise<number> {
   if (values.token === undefined || values.token === '') {
     throw new UsageError('--token KNOWN is required: a user token the endpoint knows')
   }
+  if (values.junit === '') throw new UsageError('--junit needs a FILE name')
   const common = await commonValues(values, io.env)
   const report = await runCheck({ ...common, token: values.token })
   io.stdout.write(
     values.json ? formatJson(report) : formatTable(report, { color: useColor(io.env, io.stdout) }),
   )
+  if (values.junit !== undefined) {
+    const { formatJunit } = await import('./junit.js')
+    try {
+      await writeFile(values.junit, formatJunit(report))
+    } catch (error) {
+      throw new UsageError(`cannot write --junit ${values.junit}: ${(error as Error).message}`)
+    }
+  }
   return report.ok ? 0 : 1
+}
+
+/** Loads the server, which starts itself and owns the process from then on (it exits on SIGTERM/SIGINT). */
+async function serveCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { help: COMMON_OPTIONS.help },
+    allowPositionals: true,
+  })
+  if (values.help) return help('serve', io)
+  if (positionals.length > 0) {
+    throw new UsageError(
+      `unexpected argument "${positionals[0]}": serve is configured by environment variables`,
+    )
+  }
+  await import('../mock/main.js')
+  return 0
 }
 
 async function seedCommand(args: string[], io: Io): Promise<number> {
@@ -219,8 +284,15 @@ async function seedCommand(args: string[], io: Io): Promise<number> {
   const count = integer('--count', values.count, DEFAULT_SEED_OPTIONS.count, 0, 1_000_000)
   const seed = integer('--seed', values.seed, DEFAULT_SEED_OPTIONS.seed, 0, 2 ** 32 - 1)
   const out = values.out === undefined || values.out === '' ? 'data/seed.json' : values.out
+  const seedModule = await importSeed()
+  if (seedModule === undefined) {
+    io.stderr.write(
+      'talki-endpoint: seed needs @faker-js/faker, a development dependency: npm install @faker-js/faker\n',
+    )
+    return 1
+  }
   try {
-    const written = await writeSeedFile({ count, seed, out })
+    const written = await seedModule.writeSeedFile({ count, seed, out })
     io.stdout.write(`wrote ${written.users} users (${written.bytes} bytes) to ${out}\n`)
     return 0
   } catch (error) {
@@ -231,6 +303,23 @@ async function seedCommand(args: string[], io: Io): Promise<number> {
     }
     throw error
   }
+}
+
+/** seed.ts needs faker, a development dependency: `undefined` when an installed package lacks it. */
+async function importSeed(): Promise<typeof import('../mock/seed.js') | undefined> {
+  try {
+    return await import('../mock/seed.js')
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException
+    if (code === 'ERR_MODULE_NOT_FOUND' && message.includes('@faker-js/faker')) return undefined
+    throw error
+  }
+}
+
+/** The version in the package.json beside dist/ (or src/), so it is right from a clone and from the tarball. */
+function packageVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
+  return (JSON.parse(text) as { version: string }).version
 }
 
 function help(command: string, io: Io): number {

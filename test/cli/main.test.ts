@@ -110,14 +110,22 @@ describe('usage', () => {
   })
 
   it('has --help for every command, exit 0', async () => {
-    for (const command of ['sign', 'send', 'check', 'seed']) {
+    for (const command of ['sign', 'send', 'check', 'serve', 'seed']) {
       const call = io([command, '--help'])
       expect(await run(call.io)).toBe(0)
       expect(call.stdout()).toMatch(new RegExp(`^Usage: talki-endpoint ${command}`))
+      expect(call.stdout()).toMatch(/^Exit 0 [\s\S]*, 2 on a usage error/m)
     }
     const top = io(['help'])
     expect(await run(top.io)).toBe(0)
     expect(top.stdout()).toContain('Exit codes: 0 success, 1 failure')
+  })
+
+  it('prints the version of package.json', async () => {
+    const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'))
+    const call = io(['--version'])
+    expect(await run(call.io)).toBe(0)
+    expect(call.stdout()).toBe(`${version}\n`)
   })
 })
 
