@@ -4,9 +4,11 @@ import { sign } from '../template/signature.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { createEndpointApp } from './endpoint.js'
 import { createLogger, type Logger } from './log.js'
+import type { Readiness } from './readiness.js'
+import { EngineStartError } from './redis/errors.js'
 import { ensureSecret } from './secret.js'
 import { createSharedState } from './shared-state.js'
-import { fillDefaults, isDown } from './simulation/scenarios.js'
+import { fillDefaults, isDown, type Simulation } from './simulation/scenarios.js'
 import { openJsonStore, StoreError, type UserStore } from './store.js'
 
 // The composition root and the only file with top-level effects: read the configuration, open the
@@ -53,12 +55,24 @@ async function main(): Promise<void> {
   const store = await openJsonStore({ file: config.dataFile, seedFile: config.seedFile })
 
   const startup = config.simulate ? fillDefaults(config.simulate) : null
-  const shared = createSharedState(startup, () => logger.info({ url: endpointUrl }, 'endpoint listening'))
-  const { downtime, hanging } = shared
+  const onReopen = () => logger.info({ url: endpointUrl }, 'endpoint listening')
+  const state = config.redisUrl
+    ? await sharedInRedis(config, config.redisUrl, startup, logger, onReopen)
+    : inProcess(startup, onReopen)
+  const { downtime, hanging } = state
+  const readiness: Readiness = {
+    engines: { users: 'json', state: config.redisUrl ? 'redis' : 'memory', replica: config.replicaId },
+    checks: {
+      ...(state.ping ? { redis: state.ping } : {}),
+      ...(storePing(store) ? { database: storePing(store) } : {}),
+    },
+    timeoutMs: Math.min(config.lookupTimeoutMs, 2000),
+  }
+  logger.info(readiness.engines, 'engines')
 
   // With ADMIN_PORT=0 nothing could read the request log, so none is kept.
-  const requestLog = config.adminPort === 0 ? undefined : shared.requestLog
-  const endpoint = createEndpointApp({ ...config, ...shared, requestLog, secrets, store, logger })
+  const requestLog = config.adminPort === 0 ? undefined : state.requestLog
+  const endpoint = createEndpointApp({ ...config, ...state.endpoint, requestLog, secrets, store, logger })
   const endpointServer = createServer(SERVER_OPTIONS, endpoint)
   let inFlight = 0
   let drained: () => void = () => {}
@@ -89,7 +103,7 @@ async function main(): Promise<void> {
   if (config.adminPort !== 0) {
     // Loaded only when enabled: with ADMIN_PORT=0 none of the admin code (OpenAPI, static files) is loaded.
     const { createAdminApp } = await import('./admin/app.js')
-    const admin = createAdminApp({ ...config, ...shared, store, logger })
+    const admin = createAdminApp({ ...config, ...state.admin, readiness, store, logger })
     adminServer = createServer(SERVER_OPTIONS, admin)
     const port = await listen(adminServer, config.adminPort, config.adminHost)
     logger.info({ url: reachableUrl(config.adminHost, port, '/') }, 'admin listening')
@@ -116,11 +130,66 @@ async function main(): Promise<void> {
     })
     endpointServer.closeAllConnections()
     await flush(store, logger)
+    await state.close?.()
     logger.info({ inFlight }, 'stopped')
     process.exit(0)
   }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
+}
+
+/** The simulation state in this process (the default): one replica, nothing shared. */
+function inProcess(startup: Simulation | null, onReopen: () => void) {
+  const shared = createSharedState(startup, onReopen)
+  const { simulation, downtime, requestLog, hanging } = shared
+  return {
+    downtime,
+    hanging,
+    requestLog,
+    endpoint: { simulation, downtime, hanging },
+    admin: { simulation, downtime, requestLog },
+    ping: undefined,
+    close: undefined,
+  }
+}
+
+/** REDIS_URL: the state shared by every replica with the same URL and prefix (README "Replicas"). */
+async function sharedInRedis(
+  config: Config,
+  url: string,
+  startup: Simulation | null,
+  logger: Logger,
+  onReopen: () => void,
+) {
+  // Loaded only when used: the embedded default never loads the Redis client.
+  const { connectRedis } = await import('./redis/connect.js')
+  const { openRedisState } = await import('./redis/state.js')
+  const redis = await connectRedis(url, logger)
+  const shared = await openRedisState({
+    ...redis,
+    prefix: config.redisPrefix,
+    replica: config.replicaId,
+    startup,
+    timeoutMs: config.lookupTimeoutMs,
+    logger,
+    onReopen,
+  })
+  const { decide, control, downtime, requestLog, hanging } = shared
+  return {
+    downtime,
+    hanging,
+    requestLog,
+    endpoint: { decide, downtime, hanging },
+    admin: { control, requestLog },
+    ping: shared.ping,
+    close: shared.close,
+  }
+}
+
+/** The store's own health check, when it has one (a database store does; the JSON file needs none). */
+function storePing(store: UserStore): (() => Promise<void>) | undefined {
+  const ping = (store as Partial<{ ping(): Promise<void> }>).ping
+  return ping?.bind(store)
 }
 
 async function flush(store: UserStore, logger: Logger): Promise<void> {
@@ -133,7 +202,7 @@ async function flush(store: UserStore, logger: Logger): Promise<void> {
 
 main().catch((error: unknown) => {
   // A bad configuration or store file stops the start with one line that names it.
-  if (error instanceof ConfigError || error instanceof StoreError)
+  if (error instanceof ConfigError || error instanceof StoreError || error instanceof EngineStartError)
     process.stderr.write(`${(error as Error).message}\n`)
   else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     process.stderr.write(`Cannot listen: ${(error as Error).message}\n`)

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig, SEED_FILE } from '../../src/mock/config.js'
 
@@ -29,6 +30,9 @@ const DEFAULTS = {
   lookupTimeoutMs: 4000,
   shutdownTimeoutMs: 10_000,
   production: false,
+  redisUrl: undefined,
+  redisPrefix: 'talki:',
+  replicaId: `${hostname()}:${process.pid}`,
 }
 
 const VARIABLES = [
@@ -46,6 +50,9 @@ const VARIABLES = [
   'LOOKUP_TIMEOUT_MS',
   'SHUTDOWN_TIMEOUT_MS',
   'NODE_ENV',
+  'REDIS_URL',
+  'REDIS_PREFIX',
+  'REPLICA_ID',
 ]
 
 describe('loadConfig', () => {
@@ -107,6 +114,13 @@ describe('loadConfig', () => {
         expected: { production: true, secrets: ['s3cret'] },
       },
       { env: { NODE_ENV: 'test' }, expected: { production: false } },
+      { env: { REDIS_URL: 'redis://127.0.0.1:6379' }, expected: { redisUrl: 'redis://127.0.0.1:6379' } },
+      {
+        env: { REDIS_URL: 'rediss://:pw@cache.internal:6380/2' },
+        expected: { redisUrl: 'rediss://:pw@cache.internal:6380/2' },
+      },
+      { env: { REDIS_PREFIX: 'qa:staging:' }, expected: { redisPrefix: 'qa:staging:' } },
+      { env: { REPLICA_ID: 'web-2' }, expected: { replicaId: 'web-2' } },
     ]
     for (const row of rows) {
       it(`reads ${JSON.stringify(row.env)}`, () => {
@@ -160,6 +174,11 @@ describe('loadConfig', () => {
       { env: { ADMIN_HOST: '0.0.0.0' }, names: 'ADMIN_TOKEN' },
       { env: { ADMIN_HOST: '192.168.1.10' }, names: 'ADMIN_TOKEN' },
       { env: { ADMIN_HOST: '::' }, names: 'ADMIN_TOKEN' },
+      { env: { REDIS_URL: 'localhost:6379' }, names: 'REDIS_URL' },
+      { env: { REDIS_URL: 'http://127.0.0.1:6379' }, names: 'REDIS_URL' },
+      { env: { REDIS_PREFIX: 'has space' }, names: 'REDIS_PREFIX' },
+      { env: { REDIS_PREFIX: 'glob*' }, names: 'REDIS_PREFIX' },
+      { env: { REPLICA_ID: 'a/b' }, names: 'REPLICA_ID' },
     ]
     for (const row of rows) {
       it(`refuses ${JSON.stringify(row.env)} with one line naming ${row.names}`, () => {
@@ -201,6 +220,7 @@ describe('loadConfig', () => {
       { ADMIN_HOST: 'nope', TALKI_SECRET: SECRET, ADMIN_TOKEN: TOKEN },
       { NODE_ENV: 'production', ADMIN_TOKEN: TOKEN },
       { SIMULATE: 'bogus', TALKI_SECRET: SECRET, ADMIN_TOKEN: TOKEN },
+      { REDIS_URL: `http://user:${SECRET}@127.0.0.1:6379` },
     ]
     for (const env of rows) {
       it(`never contain the secret or the admin token (${Object.keys(env).join(', ')})`, () => {
