@@ -32,6 +32,8 @@ export function hasRedisServer(): boolean {
 export interface RedisServer {
   port: number
   url: string
+  /** The running server's pid (its CPU time is read from /proc by the benchmark). */
+  pid(): number | undefined
   /** Stops the server (SIGKILL, so nothing is flushed: as if it crashed) and waits for it to exit. */
   stop(): Promise<void>
   /** Starts it again on the same port, empty. */
@@ -78,6 +80,7 @@ export async function startRedis(): Promise<RedisServer> {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    pid: () => child?.pid,
     stop,
     start,
     async close() {
