@@ -2,7 +2,7 @@ import type { CompletedRequest, RequestLogEntry, RequestLogStore } from '../admi
 import type { Logger } from '../log.js'
 import { within } from '../readiness.js'
 import type { Redis } from './connect.js'
-import { APPEND_LOG, run } from './scripts.js'
+import { APPEND_LOG, run, unlinkPrefixed } from './scripts.js'
 
 // The request log shared by every replica: a capped Redis list, newest first. Entries are written in
 // batches (whatever completed while the previous write was on its way: one round trip per batch, not per
@@ -110,9 +110,15 @@ export class RedisRequestLog implements RequestLogStore {
     return lines.map((line) => JSON.parse(line) as RequestLogEntry)
   }
 
+  /** Empties the shared log and forgets when each token's last request ended, as the embedded log does. */
   async clear(): Promise<void> {
     this.#pending = []
-    await within(this.#redis.del(this.#keys.list), this.#timeoutMs, 'redis')
+    const redis = this.#redis
+    await within(
+      Promise.all([redis.del(this.#keys.list), unlinkPrefixed(redis, this.#keys.lastEnded)]),
+      this.#timeoutMs,
+      'redis',
+    )
   }
 
   subscribe(subscriber: (entry: RequestLogEntry) => void): () => void {

@@ -89,3 +89,12 @@ redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 redis.call('PUBLISH', ARGV[2], '[' .. table.concat(out, ',') .. ']')
 return last
 `)
+
+/** Deletes every key that starts with `prefix` (SCAN, so Redis is never blocked by one big command). */
+export async function unlinkPrefixed(redis: Redis, prefix: string): Promise<void> {
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`
+  for await (const found of redis.scanIterator({ MATCH: pattern, COUNT: 1000 })) {
+    const batch = ([] as string[]).concat(found as string | string[])
+    if (batch.length > 0) await redis.unlink(batch)
+  }
+}

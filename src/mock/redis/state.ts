@@ -19,7 +19,7 @@ import { Downtime } from '../simulation/downtime.js'
 import { isDown, type Simulation } from '../simulation/scenarios.js'
 import type { Redis } from './connect.js'
 import { RedisRequestLog } from './request-log.js'
-import { CONSUME, run, SET_OVERRIDE, STEP } from './scripts.js'
+import { CONSUME, run, SET_OVERRIDE, STEP, unlinkPrefixed } from './scripts.js'
 
 // The simulation state shared by every replica through Redis (README "Replicas").
 // - The override is read from a local copy, refreshed whenever any replica announces a change on the
@@ -202,13 +202,6 @@ export async function openRedisState(options: {
     })
   }
 
-  const unlinkAll = async (pattern: string) => {
-    for await (const found of commands.scanIterator({ MATCH: pattern, COUNT: 1000 })) {
-      const batch = ([] as string[]).concat(found as string | string[])
-      if (batch.length > 0) await commands.unlink(batch)
-    }
-  }
-
   const control: SimulationControl = {
     async view() {
       await refresh()
@@ -254,9 +247,8 @@ export async function openRedisState(options: {
     async reset() {
       await ask(
         (async () => {
-          await commands.del([keys.override, `${prefix}log`])
-          await unlinkAll(`${escapeGlob(keys.cursor)}*`)
-          await unlinkAll(`${escapeGlob(keys.lastEnded)}*`)
+          await commands.del(keys.override)
+          await unlinkPrefixed(commands, keys.cursor)
           await commands.publish(keys.events, notice({ type: 'override' }))
         })(),
       )
@@ -273,6 +265,8 @@ export async function openRedisState(options: {
     requestLog,
     hanging: new Set<Socket>(),
     async ping() {
+      // Without its subscriber a replica would miss other replicas' changes: not ready either.
+      if (!subscriber.isReady) throw new StoreUnavailable('redis')
       await ask(commands.ping())
     },
     async close() {
@@ -291,9 +285,4 @@ function parseOverride(fields: Record<string, string>): Override | null {
     remaining: fields.remaining === undefined ? null : Number(fields.remaining),
     generation: Number(fields.generation),
   }
-}
-
-/** A key prefix as a SCAN pattern: its glob characters matched literally. */
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&')
 }
