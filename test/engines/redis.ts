@@ -42,7 +42,8 @@ export interface RedisServer {
   close(): Promise<void>
 }
 
-export async function startRedis(): Promise<RedisServer> {
+/** `password` sets requirepass; the URL then carries it, as a deployment's would. */
+export async function startRedis(options: { password?: string } = {}): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'talki-redis-'))
   const port = await freePort()
   let child: ChildProcess | undefined
@@ -52,7 +53,19 @@ export async function startRedis(): Promise<RedisServer> {
     output = ''
     const started = spawn(
       REDIS_SERVER,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        ...(options.password === undefined ? [] : ['--requirepass', options.password]),
+      ],
       { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
     )
     started.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -79,7 +92,10 @@ export async function startRedis(): Promise<RedisServer> {
   await start()
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url:
+      options.password === undefined
+        ? `redis://127.0.0.1:${port}`
+        : `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}`,
     pid: () => child?.pid,
     stop,
     start,
@@ -101,6 +117,7 @@ function answers(port: number): Promise<boolean> {
     socket.setTimeout(500, () => done(false))
     socket.once('error', () => done(false))
     socket.once('connect', () => socket.write('PING\r\n'))
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')))
+    // A server with requirepass answers -NOAUTH: it is up all the same.
+    socket.once('data', (data) => done(/^(\+PONG|-NOAUTH)/.test(data.toString())))
   })
 }

@@ -269,6 +269,37 @@ describe.runIf(RUN)('replicas sharing Redis', () => {
     expect(a.server.stdout() + b.server.stdout()).not.toMatch(/"level":50/)
   })
 
+  it('a password in REDIS_URL reaches no log line, whether Redis answers, is lost or comes back', async () => {
+    const PASSWORD = 'pw-never-logged-7c1e'
+    const guarded = await startRedis({ password: PASSWORD })
+    try {
+      const dataFile = join(dir, 'guarded.json')
+      await writeFile(dataFile, `${JSON.stringify({ users: USERS })}\n`)
+      const server = startServer(
+        {
+          PORT: '0',
+          ADMIN_PORT: String(await freePort()),
+          DATA_FILE: dataFile,
+          TALKI_SECRET: TEST_SECRET,
+          REDIS_URL: guarded.url,
+          LOG_LEVEL: 'debug',
+        },
+        ENTRY,
+      )
+      const endpoint = String((await server.waitForLog('endpoint listening')).url)
+      expect(await status(endpoint)).toBe(200)
+      await guarded.stop()
+      const lost = await server.waitForLog('redis connection lost')
+      expect(String(lost.redis)).toContain('****')
+      await guarded.start()
+      await server.waitForLog('redis connection back')
+      expect(await status(endpoint)).toBe(200)
+      expect(server.stdout() + server.stderr()).not.toContain(PASSWORD)
+    } finally {
+      await guarded.close()
+    }
+  })
+
   it('an unreachable Redis at start: exit 1, one line naming REDIS_URL and the host, no password', async () => {
     const port = await freePort()
     await writeFile(join(dir, 'db.json'), `${JSON.stringify({ users: USERS })}\n`)
