@@ -34,6 +34,9 @@ export interface RedisServer {
   url: string
   /** The running server's pid (its CPU time is read from /proc by the benchmark). */
   pid(): number | undefined
+  /** Freezes the server (SIGSTOP): connections stay open and nothing answers, as with a hung host. */
+  pause(): void
+  resume(): void
   /** Stops the server (SIGKILL, so nothing is flushed: as if it crashed) and waits for it to exit. */
   stop(): Promise<void>
   /** Starts it again on the same port, empty. */
@@ -97,6 +100,8 @@ export async function startRedis(options: { password?: string } = {}): Promise<R
         ? `redis://127.0.0.1:${port}`
         : `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}`,
     pid: () => child?.pid,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     stop,
     start,
     async close() {

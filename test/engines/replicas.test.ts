@@ -110,7 +110,6 @@ describe.runIf(RUN)('replicas sharing Redis', () => {
       override: { scenario: 'not_found' },
     })
     expect((await requestJson('DELETE', `${c.admin}/api/simulation`)).status).toBe(204)
-    await until(() => true)
     const clearedAt = performance.now()
     while ((await status(a.endpoint)) !== 200) expect(performance.now() - clearedAt).toBeLessThan(100)
   })
@@ -163,7 +162,6 @@ describe.runIf(RUN)('replicas sharing Redis', () => {
     const [a, b] = await replicas(2)
     if (!a || !b) throw new Error('two replicas')
     await requestJson('PUT', `${a.admin}/api/simulation`, { scenario: 'down', durationMs: 20_000 })
-    await until(() => true)
     await sleep(100)
     expect(await status(a.endpoint)).toBe('ECONNREFUSED')
     expect(await status(b.endpoint)).toBe('ECONNREFUSED')
@@ -251,7 +249,6 @@ describe.runIf(RUN)('replicas sharing Redis', () => {
     expect(put).toEqual({ status: 503, body: { error: 'store_unavailable' } })
 
     await redis.start() // empty: the override is gone with the old server
-    await until(() => true)
     const backAt = performance.now()
     for (const r of [a, b]) {
       while ((await requestJson('GET', `${r.admin}/readyz`)).status !== 200) {
@@ -267,6 +264,35 @@ describe.runIf(RUN)('replicas sharing Redis', () => {
     expect(await status(b.endpoint)).toBe(404)
     expect(await status(a.endpoint)).toBe(200)
     expect(a.server.stdout() + b.server.stdout()).not.toMatch(/"level":50/)
+  })
+
+  it('a Redis that hangs: answers 503 store_unavailable at LOOKUP_TIMEOUT_MS, not later, and /readyz 503', async () => {
+    const [a] = await replicas(1)
+    if (!a) throw new Error('one replica')
+    await requestJson('PUT', `${a.admin}/api/simulation`, { sequence: ['error', 'ok'] })
+    redis.pause()
+    try {
+      const wire = await postToken(a.endpoint, 'usr_abc123', { timeoutMs: 5000 })
+      expect(wire.kind).toBe('response')
+      if (wire.kind === 'response') {
+        expect(wire.status).toBe(503)
+        expect(JSON.parse(wire.body)).toEqual({ error: 'store_unavailable' })
+        // LOOKUP_TIMEOUT_MS is 1500 here.
+        expect(wire.ms).toBeGreaterThanOrEqual(1400)
+        expect(wire.ms).toBeLessThan(2500)
+      }
+      expect(await requestJson('GET', `${a.admin}/readyz`)).toEqual({
+        status: 503,
+        body: { ready: false, failing: ['redis'] },
+      })
+    } finally {
+      redis.resume()
+    }
+    const resumedAt = performance.now()
+    while ((await requestJson('GET', `${a.admin}/readyz`)).status !== 200) {
+      expect(performance.now() - resumedAt).toBeLessThan(3000)
+      await sleep(50)
+    }
   })
 
   it('a password in REDIS_URL reaches no log line, whether Redis answers, is lost or comes back', async () => {
