@@ -83,11 +83,12 @@ async function measure(
       const rss = memoryKb(target.pid, 'VmRSS')
       if (rss !== null && (loadRssKb === null || rss > loadRssKb)) loadRssKb = rss
     }, 200)
-    const before = sampleCpu(target.pid)
+    const engines = name === 'project-redis' ? [redis?.pid()].filter((pid) => pid !== undefined) : []
+    const before = sampleCpu(target.pid, engines)
     const load = await drive(target.url, pool, options.connections, options.duration).finally(() =>
       clearInterval(poll),
     )
-    const after = sampleCpu(target.pid)
+    const after = sampleCpu(target.pid, engines)
     const othersCpu = othersPercent(before, after)
     const serverCpuUs = ((after.server - before.server) * 1e6) / Math.max(1, load.responses)
     const peakRssKb = memoryKb(target.pid, 'VmHWM')

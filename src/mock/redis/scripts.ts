@@ -74,12 +74,11 @@ for i = 0, n - 1 do
   local token = ARGV[5 + i * 4]
   local since = 'null'
   if token ~= '' then
-    local key = ARGV[3] .. token
-    local previous = redis.call('GET', key)
+    -- SET … GET (Redis 6.2+): the previous end and the new one in one command.
+    local previous = redis.call('SET', ARGV[3] .. token, ARGV[7 + i * 4], 'PX', ARGV[4], 'GET')
     if previous then
       since = string.format('%d', math.max(0, math.floor(tonumber(ARGV[6 + i * 4]) - tonumber(previous) + 0.5)))
     end
-    redis.call('SET', key, ARGV[7 + i * 4], 'PX', ARGV[4])
   end
   local entry = '{"id":' .. string.format('%d', last - n + 1 + i) .. ',"sincePreviousMs":' .. since .. ',' .. ARGV[8 + i * 4]
   redis.call('LPUSH', KEYS[1], entry)
