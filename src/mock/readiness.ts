@@ -60,3 +60,6 @@ export function within<T>(promise: Promise<T>, ms: number, engine: string): Prom
     })
     .finally(() => clearTimeout(timer))
 }
+
+/** An engine named in the environment could not be reached at start: one line, then exit 1. */
+export class EngineStartError extends Error {}

@@ -1,6 +1,6 @@
 import { createClient, type RedisClientType } from 'redis'
 import type { Logger } from '../log.js'
-import { EngineStartError } from './errors.js'
+import { EngineStartError } from '../readiness.js'
 
 // Two connections to Redis: one for commands and one subscribed to the replicas' notices (a subscribed
 // connection can run nothing else). Both reconnect by themselves after a loss; commands sent meanwhile
