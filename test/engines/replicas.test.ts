@@ -27,6 +27,7 @@ const RUN = hasRedisServer()
 const USERS: UserRecord[] = [
   structuredClone(ALICE),
   { userToken: 'usr_flaky', name: 'Flaky', simulate: { scenario: 'flaky', windowMs: 10_000 } },
+  { userToken: 'usr_down', name: 'Down', simulate: { scenario: 'down', durationMs: 20_000 } },
 ]
 const BUILD_DIR = privateBuildDir('replicas-test')
 const ENTRY = join(BUILD_DIR, 'mock/main.js')
@@ -156,6 +157,15 @@ describe.runIf(RUN)('replicas sharing Redis', () => {
     expect((await requestJson('POST', `${a.admin}/api/reset`)).status).toBe(204)
     await sleep(50)
     expect(await status(a.endpoint, 'usr_flaky')).toBe(503)
+
+    // A window without a request for that token rewinds it, whichever replica served it last.
+    await requestJson('PUT', `${a.admin}/api/simulation`, { sequence: ['error', 'ok'], windowMs: 400 })
+    await sleep(50)
+    expect(await status(a.endpoint)).toBe(500)
+    expect(await status(b.endpoint)).toBe(200)
+    await sleep(600)
+    expect(await status(b.endpoint)).toBe(500)
+    expect(await status(a.endpoint)).toBe(200)
   })
 
   it('a down closes every replica’s port, a replica started meanwhile stays down, and DELETE reopens all', async () => {
@@ -170,14 +180,24 @@ describe.runIf(RUN)('replicas sharing Redis', () => {
     expect(await status(late.endpoint)).toBe('ECONNREFUSED')
     expect((await requestJson('GET', `${b.admin}/healthz`)).status).toBe(200)
 
-    expect((await requestJson('DELETE', `${b.admin}/api/simulation`)).status).toBe(204)
-    const reopenedAt = performance.now()
-    for (const r of [a, b, late]) {
-      while ((await status(r.endpoint)) !== 200) {
-        expect(performance.now() - reopenedAt).toBeLessThan(1000)
-        await sleep(10)
+    const reopenAll = async (via: Replica) => {
+      expect((await requestJson('DELETE', `${via.admin}/api/simulation`)).status).toBe(204)
+      const reopenedAt = performance.now()
+      for (const r of [a, b, late]) {
+        while ((await status(r.endpoint)) !== 200) {
+          expect(performance.now() - reopenedAt).toBeLessThan(1000)
+          await sleep(10)
+        }
       }
     }
+    await reopenAll(b)
+
+    // A user's own `down` (usr_down) takes every replica down too.
+    expect(await status(late.endpoint, 'usr_down')).toBe('ECONNRESET')
+    await sleep(100)
+    expect(await status(a.endpoint)).toBe('ECONNREFUSED')
+    expect(await status(b.endpoint)).toBe('ECONNREFUSED')
+    await reopenAll(a)
   })
 
   it('one request log and one stream for every replica, each entry naming its replica', async () => {
