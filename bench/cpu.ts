@@ -10,6 +10,8 @@ export interface CpuSample {
   at: number
   machine: number
   server: number
+  /** The engines the server uses (redis-server for project-redis): theirs is not "other work". */
+  engines: number
   self: number
 }
 
@@ -35,20 +37,26 @@ function processSeconds(pid: number): number {
   }
 }
 
-export function sampleCpu(serverPid: number): CpuSample {
+export function sampleCpu(serverPid: number, enginePids: readonly number[] = []): CpuSample {
   const usage = process.cpuUsage()
   return {
     at: performance.now(),
     machine: machineBusySeconds(),
     server: processSeconds(serverPid),
+    engines: enginePids.reduce((sum, pid) => sum + processSeconds(pid), 0),
     self: (usage.user + usage.system) / 1e6,
   }
 }
 
-/** Percent of one core used by everything except the server and the load generator between two samples. */
+/** Percent of one core used by everything except the server, its engines and the load generator between two samples. */
 export function othersPercent(before: CpuSample, after: CpuSample): number {
   const seconds = (after.at - before.at) / 1000
   if (seconds <= 0) return 0
-  const others = after.machine - before.machine - (after.server - before.server) - (after.self - before.self)
+  const others =
+    after.machine -
+    before.machine -
+    (after.server - before.server) -
+    (after.engines - before.engines) -
+    (after.self - before.self)
   return Math.max(0, (others / seconds) * 100)
 }

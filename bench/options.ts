@@ -1,7 +1,14 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 
-const TARGET_NAMES = ['project-warn', 'project-info', 'project-lean', 'vendor', 'bare'] as const
+const TARGET_NAMES = [
+  'project-warn',
+  'project-info',
+  'project-lean',
+  'project-redis',
+  'vendor',
+  'bare',
+] as const
 export type TargetName = (typeof TARGET_NAMES)[number]
 
 export interface Options {
@@ -31,7 +38,7 @@ export const USAGE = `npm run bench -- [options]
   --warmup 3                    seconds of warm-up per run      env BENCH_WARMUP
   --rounds 3                    A B A B rounds (medians)        env BENCH_ROUNDS
   --connections 50              autocannon connections          env BENCH_CONNECTIONS
-  --targets project-warn,project-info,project-lean,vendor,bare  env BENCH_TARGETS
+  --targets project-warn,project-info,project-lean,project-redis,vendor,bare  env BENCH_TARGETS
   --data-dir bench/data         where the stores are made/reused env BENCH_DATA_DIR
   --skip-build                  do not run npm run build first
   --skip-slow                   no slow-scenario accuracy section

@@ -12,6 +12,7 @@ import { killAll, runCommand } from './children.js'
 import { othersPercent, sampleCpu } from './cpu.js'
 import { drive, type LoadResult, preflight, type SignedRequest, signedPool } from './load.js'
 import { type Options, parseOptions, type TargetName } from './options.js'
+import { measureReplicas, type RedisServer, type ReplicaRun, replicasTable, startRedis } from './replicas.js'
 import {
   machineLines,
   type RunRecord,
@@ -82,11 +83,12 @@ async function measure(
       const rss = memoryKb(target.pid, 'VmRSS')
       if (rss !== null && (loadRssKb === null || rss > loadRssKb)) loadRssKb = rss
     }, 200)
-    const before = sampleCpu(target.pid)
+    const engines = name === 'project-redis' ? [redis?.pid()].filter((pid) => pid !== undefined) : []
+    const before = sampleCpu(target.pid, engines)
     const load = await drive(target.url, pool, options.connections, options.duration).finally(() =>
       clearInterval(poll),
     )
-    const after = sampleCpu(target.pid)
+    const after = sampleCpu(target.pid, engines)
     const othersCpu = othersPercent(before, after)
     const serverCpuUs = ((after.server - before.server) * 1e6) / Math.max(1, load.responses)
     const peakRssKb = memoryKb(target.pid, 'VmHWM')
@@ -180,9 +182,18 @@ async function slowSection(options: Options, logs: string): Promise<SlowResult[]
 }
 
 let logDir: string | null = null
+let redis: RedisServer | null = null
 
 function cleanUp(): void {
   killAll()
+  const pid = redis?.pid()
+  if (pid !== undefined) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
   if (logDir !== null) rmSync(logDir, { recursive: true, force: true })
   logDir = null
 }
@@ -203,6 +214,13 @@ async function main(argv: string[]): Promise<void> {
       )
     }
 
+    // project-redis keeps its state in a redis-server of its own, started here (test/engines/redis.ts).
+    if (options.targets.includes('project-redis')) {
+      say('starting redis-server for project-redis')
+      redis = await startRedis()
+    }
+    const redisUrl = redis?.url
+
     const stores: { users: number; dataFile: string; pool: SignedRequest[] }[] = []
     for (const users of options.sizes) {
       const dataFile = await ensureStore(root, options.dataDir, users)
@@ -221,7 +239,14 @@ async function main(argv: string[]): Promise<void> {
         for (const name of options.targets) {
           const run = await measure(
             name,
-            { root, dataFile, secret: SECRET, logDir: logs, cpuProfDir: options.cpuProfDir },
+            {
+              root,
+              dataFile,
+              secret: SECRET,
+              logDir: logs,
+              cpuProfDir: options.cpuProfDir,
+              ...(redisUrl ? { redisUrl } : {}),
+            },
             pool,
             options,
           )
@@ -240,6 +265,27 @@ async function main(argv: string[]): Promise<void> {
     if (options.slow && wantsProject) {
       say(`slow scenario: ${SLOW_CONCURRENCY} concurrent requests, delayMs ${SLOW_DELAY_MS}`)
       slow = await slowSection(options, logs)
+    }
+
+    const replicaRuns: ReplicaRun[] = []
+    if (redis !== null && redisUrl !== undefined) {
+      const store = stores.find((s) => s.users === 100_000) ?? (stores.at(-1) as (typeof stores)[number])
+      for (const count of [1, 2]) {
+        const run = await measureReplicas(
+          count,
+          store.users,
+          { root, dataFile: store.dataFile, secret: SECRET, logDir: logs, redisUrl },
+          redis,
+          store.pool,
+          options,
+          READY_TIMEOUT_MS,
+        )
+        replicaRuns.push(run)
+        say(
+          `replicas on redis: ${count} replica(s), ${fmt.format(run.reqPerSec)} req/s, p99 ${run.p99.toFixed(2)} ms, ` +
+            `Redis CPU ${run.redisCpuUs.toFixed(2)} µs/req, ${run.redisCommandsPerRequest.toFixed(3)} commands/req`,
+        )
+      }
     }
 
     const summaries = summarise(records)
@@ -287,6 +333,19 @@ async function main(argv: string[]): Promise<void> {
           'delay, so all are in flight together (the timer under load); then all at once (the timer plus ' +
           `working through a simultaneous burst).\n\n${slowTable(slow)}`,
       '',
+      '## Replicas on Redis',
+      '',
+      replicaRuns.length === 0
+        ? 'Not measured in this run (needs the project-redis target).'
+        : 'project-redis (REDIS_URL, LOG_LEVEL=warn, the admin API on: the request log goes to Redis in batches) ' +
+          'as one replica, then two replicas sharing one redis-server with the connections split between ' +
+          'them, driven at once from this process. Same users, pool, warm-up and duration as above. Redis CPU ' +
+          "is redis-server's user + system time over all responses; Redis commands/req is INFO " +
+          'total_commands_processed over the run, per response (the commands inside the Lua scripts count; ' +
+          'a request with no counter to move costs no round trip of its own: its log entry shares a batched ' +
+          "script call). Everything shares this machine's cores.\n\n" +
+          replicasTable(replicaRuns),
+      '',
       '## Issue 7 targets, read off this run',
       '',
       ...(checks.length > 0 ? checks : ['- (no project target in this run)']),
@@ -298,6 +357,8 @@ async function main(argv: string[]): Promise<void> {
       say(`wrote ${relative(root, options.resultsFile)}`)
     }
   } finally {
+    await redis?.close()
+    redis = null
     cleanUp()
   }
 }

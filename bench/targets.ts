@@ -15,6 +15,10 @@ export interface TargetContext {
   logDir: string
   /** When set, each server writes a CPU profile here on exit. */
   cpuProfDir?: string | null
+  /** The redis-server the project-redis target shares its state in (bench/replicas.ts starts it). */
+  redisUrl?: string
+  /** Names the replica (REPLICA_ID); replicas of one run share a REDIS_PREFIX. */
+  replica?: string
 }
 
 interface TargetSpec {
@@ -35,6 +39,16 @@ function specOf(name: TargetName, context: TargetContext): TargetSpec {
     // Neither the request log nor info lines: what those two cost together is read against this one.
     case 'project-lean':
       return { script: project, env: { LOG_LEVEL: 'warn' }, admin: false }
+    // The state in Redis (REDIS_URL), as one replica of several: the request log is written there in batches.
+    case 'project-redis': {
+      if (context.redisUrl === undefined) throw new Error('project-redis needs a redis-server (redisUrl)')
+      const replica = context.replica ?? 'bench-1'
+      return {
+        script: project,
+        env: { LOG_LEVEL: 'warn', REDIS_URL: context.redisUrl, REDIS_PREFIX: 'bench:', REPLICA_ID: replica },
+        admin: true,
+      }
+    }
     case 'vendor':
       return { script: join(context.root, 'bench/vendor-sample.mjs'), env: {}, admin: false }
     case 'bare':

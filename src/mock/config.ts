@@ -1,4 +1,5 @@
 import { isIP } from 'node:net'
+import { hostname } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
 import { parseSimulateText, type SimulationSpec } from './simulation/scenarios.js'
@@ -92,6 +93,20 @@ const EnvSchema = z.object({
   BODY_LIMIT: byteSize.default(16 * 1024),
   LOOKUP_TIMEOUT_MS: integer(1, 600_000).default(4000),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
+  REDIS_URL: z
+    .string()
+    .refine((value) => URL.canParse(value) && /^rediss?:$/.test(new URL(value).protocol), {
+      message: 'must be a redis:// or rediss:// URL, such as redis://127.0.0.1:6379',
+    })
+    .optional(),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:._-]{1,64}$/, 'must be 1 to 64 letters, digits or : . _ -')
+    .default('talki:'),
+  REPLICA_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9:._-]{1,64}$/, 'must be 1 to 64 letters, digits or : . _ -')
+    .optional(),
   NODE_ENV: z.string().optional(),
 })
 
@@ -115,6 +130,11 @@ export interface Config {
   lookupTimeoutMs: number
   shutdownTimeoutMs: number
   production: boolean
+  /** Where the simulation state lives when replicas share it (README "Replicas"); unset: in the process. */
+  redisUrl: string | undefined
+  redisPrefix: string
+  /** Names this process in the shared request log. */
+  replicaId: string
 }
 
 function isLoopback(address: string): boolean {
@@ -134,7 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0]
     const name = String(issue?.path[0] ?? 'environment')
     // A URL may carry a password: it is never echoed.
-    const secret = name === 'TALKI_SECRET' || name === 'ADMIN_TOKEN' || name === 'DATABASE_URL'
+    const secret = ['TALKI_SECRET', 'ADMIN_TOKEN', 'DATABASE_URL', 'REDIS_URL'].includes(name)
     const shown = secret ? '' : ` (got ${JSON.stringify(given[name])})`
     throw new ConfigError(`Invalid configuration: ${name} ${issue?.message ?? 'is not valid'}${shown}`)
   }
@@ -166,6 +186,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     lookupTimeoutMs: e.LOOKUP_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     production,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
+    replicaId: e.REPLICA_ID ?? `${hostname()}:${process.pid}`,
   }
 }
 

@@ -5,12 +5,17 @@ import getRawBody from 'raw-body'
 import { createCustomerRoute, type Outcome } from '../template/customer-route.js'
 import { answers, MAX_TOKEN_LENGTH } from '../template/protocol.js'
 import { verifySignature } from '../template/signature.js'
-import type { Findings, RequestLog } from './admin/request-log.js'
+import type { Findings, RequestLogStore } from './admin/request-log.js'
 import { findSignatureClues } from './admin/signature-findings.js'
 import type { UserRecord } from './contract.js'
 import type { Logger } from './log.js'
 import { respond, SECURITY_HEADERS } from './respond.js'
-import { type ChosenScenario, chooseScenario, type SimulationState } from './simulation/choose.js'
+import {
+  type ChosenScenario,
+  chooseScenario,
+  type Decision,
+  type SimulationState,
+} from './simulation/choose.js'
 import type { Downtime } from './simulation/downtime.js'
 import { CUT_BY_SERVER, performScenario } from './simulation/perform.js'
 import type { UserStore } from './store.js'
@@ -25,14 +30,29 @@ export interface EndpointDeps {
   logger: Logger
   /** QA's failure simulation and request log; an integrator's copy leaves these out. */
   simulation?: SimulationState
+  /**
+   * Instead of `simulation`: the state shared through Redis, which answers at once from its local copy or
+   * after one round trip (a counter moved); rejects when Redis is unavailable.
+   */
+  decide?: (input: {
+    token: string
+    user: UserRecord | undefined
+    now: number
+    random: () => number
+  }) => Decision | Promise<Decision>
   downtime?: Pick<Downtime, 'start' | 'isDown'>
-  requestLog?: RequestLog
+  requestLog?: RequestLogStore
   hanging?: Set<Socket>
   random?: () => number
   /** Middleware run before the route, for every request (the faster path below then stays off). */
   middleware?: RequestHandler[]
 }
 
+const STORE_UNAVAILABLE = {
+  status: 503,
+  body: { error: 'store_unavailable' },
+  headers: { 'Retry-After': '3' },
+} as const
 const LENGTH_MISMATCH = { status: 400, body: { error: 'invalid_body', detail: 'body length does not match' } }
 
 /** Talki's POST: size → encoding → the customer route → the simulation → the answer, logged once. */
@@ -118,6 +138,16 @@ function createCustomerHandler(deps: EndpointDeps) {
         { token: outcome.token, user: outcome.user, now, random },
         deps.simulation,
       )
+      scenario = decision?.scenario ?? null
+    } else if (deps.decide && outcome.token !== undefined && outcome.status !== 503) {
+      let decision = deps.decide({ token: outcome.token, user: outcome.user, now: Date.now(), random })
+      if (decision instanceof Promise) {
+        try {
+          decision = await decision
+        } catch {
+          return respond(res, STORE_UNAVAILABLE)
+        }
+      }
       scenario = decision?.scenario ?? null
     }
     performScenario(scenario, outcome, res, { downtime, hanging, random, startedAt })

@@ -5,9 +5,10 @@ import { type Config, ConfigError, loadConfig } from './config.js'
 import { createEndpointApp } from './endpoint.js'
 import { listen, reachableUrl, SERVER_OPTIONS } from './listen.js'
 import { createLogger, type Logger } from './log.js'
+import { EngineStartError, type Readiness } from './readiness.js'
 import { ensureSecret } from './secret.js'
 import { createSharedState } from './shared-state.js'
-import { fillDefaults, isDown } from './simulation/scenarios.js'
+import { fillDefaults, isDown, type Simulation } from './simulation/scenarios.js'
 import { openJsonStore, StoreError, type UserStore } from './store.js'
 
 // The composition root and the only file with top-level effects: read the configuration, open the
@@ -29,12 +30,29 @@ async function main(): Promise<void> {
   const store = await openStore(config, logger)
 
   const startup = config.simulate ? fillDefaults(config.simulate) : null
-  const shared = createSharedState(startup, () => logger.info({ url: endpointUrl }, 'endpoint listening'))
-  const { downtime, hanging } = shared
+  const onReopen = () => logger.info({ url: endpointUrl }, 'endpoint listening')
+  const state = config.redisUrl
+    ? await sharedInRedis(config, config.redisUrl, startup, logger, onReopen)
+    : inProcess(startup, onReopen)
+  const { downtime, hanging } = state
+  const database = storePing(config, store)
+  const readiness: Readiness = {
+    engines: {
+      users: config.databaseUrl ? 'postgres' : 'json',
+      state: config.redisUrl ? 'redis' : 'memory',
+      replica: config.replicaId,
+    },
+    checks: {
+      ...(state.ping ? { redis: state.ping } : {}),
+      ...(database ? { database } : {}),
+    },
+    timeoutMs: Math.min(config.lookupTimeoutMs, 2000),
+  }
+  logger.info(readiness.engines, 'engines')
 
   // With ADMIN_PORT=0 nothing could read the request log, so none is kept.
-  const requestLog = config.adminPort === 0 ? undefined : shared.requestLog
-  const endpoint = createEndpointApp({ ...config, ...shared, requestLog, secrets, store, logger })
+  const requestLog = config.adminPort === 0 ? undefined : state.requestLog
+  const endpoint = createEndpointApp({ ...config, ...state.endpoint, requestLog, secrets, store, logger })
   const endpointServer = createServer(SERVER_OPTIONS, endpoint)
   let inFlight = 0
   let drained: () => void = () => {}
@@ -65,7 +83,7 @@ async function main(): Promise<void> {
   if (config.adminPort !== 0) {
     // Loaded only when enabled: with ADMIN_PORT=0 none of the admin code (OpenAPI, static files) is loaded.
     const { createAdminApp } = await import('./admin/app.js')
-    const admin = createAdminApp({ ...config, ...shared, store, logger })
+    const admin = createAdminApp({ ...config, ...state.admin, readiness, store, logger })
     adminServer = createServer(SERVER_OPTIONS, admin)
     const port = await listen(adminServer, config.adminPort, config.adminHost)
     logger.info({ url: reachableUrl(config.adminHost, port, '/') }, 'admin listening')
@@ -92,6 +110,7 @@ async function main(): Promise<void> {
     })
     endpointServer.closeAllConnections()
     await flush(store, logger)
+    await state.close?.()
     logger.info({ inFlight }, 'stopped')
     process.exit(0)
   }
@@ -111,6 +130,60 @@ async function openStore(config: Config, logger: Logger): Promise<UserStore> {
   return store
 }
 
+/** The simulation state in this process (the default): one replica, nothing shared. */
+function inProcess(startup: Simulation | null, onReopen: () => void) {
+  const shared = createSharedState(startup, onReopen)
+  const { simulation, downtime, requestLog, hanging } = shared
+  return {
+    downtime,
+    hanging,
+    requestLog,
+    endpoint: { simulation, downtime, hanging },
+    admin: { simulation, downtime, requestLog },
+    ping: undefined,
+    close: undefined,
+  }
+}
+
+/** REDIS_URL: the state shared by every replica with the same URL and prefix (README "Replicas"). */
+async function sharedInRedis(
+  config: Config,
+  url: string,
+  startup: Simulation | null,
+  logger: Logger,
+  onReopen: () => void,
+) {
+  // Loaded only when used: the embedded default never loads the Redis client.
+  const { connectRedis } = await import('./redis/connect.js')
+  const { openRedisState } = await import('./redis/state.js')
+  const redis = await connectRedis(url, logger)
+  const shared = await openRedisState({
+    ...redis,
+    prefix: config.redisPrefix,
+    replica: config.replicaId,
+    startup,
+    timeoutMs: config.lookupTimeoutMs,
+    logger,
+    onReopen,
+  })
+  const { decide, control, downtime, requestLog, hanging } = shared
+  return {
+    downtime,
+    hanging,
+    requestLog,
+    endpoint: { decide, downtime, hanging },
+    admin: { control, requestLog },
+    ping: shared.ping,
+    close: shared.close,
+  }
+}
+
+/** The database's health check for /readyz; the JSON file in this process has none to report. */
+function storePing(config: Config, store: UserStore): (() => Promise<void>) | undefined {
+  if (config.databaseUrl === undefined || store.ping === undefined) return undefined
+  return () => store.ping?.() ?? Promise.resolve()
+}
+
 async function flush(store: UserStore, logger: Logger): Promise<void> {
   try {
     await store.flush()
@@ -122,7 +195,7 @@ async function flush(store: UserStore, logger: Logger): Promise<void> {
 
 main().catch((error: unknown) => {
   // A bad configuration or store file stops the start with one line that names it.
-  if (error instanceof ConfigError || error instanceof StoreError)
+  if (error instanceof ConfigError || error instanceof StoreError || error instanceof EngineStartError)
     process.stderr.write(`${(error as Error).message}\n`)
   else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     process.stderr.write(`Cannot listen: ${(error as Error).message}\n`)

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig, loadExampleConfig, SEED_FILE } from '../../src/mock/config.js'
 
@@ -30,6 +31,9 @@ const DEFAULTS = {
   lookupTimeoutMs: 4000,
   shutdownTimeoutMs: 10_000,
   production: false,
+  redisUrl: undefined,
+  redisPrefix: 'talki:',
+  replicaId: `${hostname()}:${process.pid}`,
 }
 
 const VARIABLES = [
@@ -48,6 +52,9 @@ const VARIABLES = [
   'LOOKUP_TIMEOUT_MS',
   'SHUTDOWN_TIMEOUT_MS',
   'NODE_ENV',
+  'REDIS_URL',
+  'REDIS_PREFIX',
+  'REPLICA_ID',
 ]
 
 describe('loadConfig', () => {
@@ -117,6 +124,13 @@ describe('loadConfig', () => {
         expected: { production: true, secrets: ['s3cret'] },
       },
       { env: { NODE_ENV: 'test' }, expected: { production: false } },
+      { env: { REDIS_URL: 'redis://127.0.0.1:6379' }, expected: { redisUrl: 'redis://127.0.0.1:6379' } },
+      {
+        env: { REDIS_URL: 'rediss://:pw@cache.internal:6380/2' },
+        expected: { redisUrl: 'rediss://:pw@cache.internal:6380/2' },
+      },
+      { env: { REDIS_PREFIX: 'qa:staging:' }, expected: { redisPrefix: 'qa:staging:' } },
+      { env: { REPLICA_ID: 'web-2' }, expected: { replicaId: 'web-2' } },
     ]
     for (const row of rows) {
       it(`reads ${JSON.stringify(row.env)}`, () => {
@@ -173,6 +187,11 @@ describe('loadConfig', () => {
       { env: { ADMIN_HOST: '0.0.0.0' }, names: 'ADMIN_TOKEN' },
       { env: { ADMIN_HOST: '192.168.1.10' }, names: 'ADMIN_TOKEN' },
       { env: { ADMIN_HOST: '::' }, names: 'ADMIN_TOKEN' },
+      { env: { REDIS_URL: 'localhost:6379' }, names: 'REDIS_URL' },
+      { env: { REDIS_URL: 'http://127.0.0.1:6379' }, names: 'REDIS_URL' },
+      { env: { REDIS_PREFIX: 'has space' }, names: 'REDIS_PREFIX' },
+      { env: { REDIS_PREFIX: 'glob*' }, names: 'REDIS_PREFIX' },
+      { env: { REPLICA_ID: 'a/b' }, names: 'REPLICA_ID' },
     ]
     for (const row of rows) {
       it(`refuses ${JSON.stringify(row.env)} with one line naming ${row.names}`, () => {
@@ -216,6 +235,7 @@ describe('loadConfig', () => {
       { SIMULATE: 'bogus', TALKI_SECRET: SECRET, ADMIN_TOKEN: TOKEN },
       { DATABASE_URL: `mysql://talki:${SECRET}@db/x` },
       { DATABASE_URL: `postgres://talki:${SECRET}@` },
+      { REDIS_URL: `http://user:${SECRET}@127.0.0.1:6379` },
     ]
     for (const env of rows) {
       it(`never contain the secret, the admin token or a database password (${Object.keys(env).join(', ')})`, () => {

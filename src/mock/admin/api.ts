@@ -2,30 +2,27 @@ import express, { type Request, type Response } from 'express'
 import { z } from 'zod'
 import { UserRecordSchema, UserTokenSchema } from '../contract.js'
 import type { Logger } from '../log.js'
-import {
-  clearOverride,
-  type Override,
-  resetSimulation,
-  type SimulationState,
-  setOverride,
-} from '../simulation/choose.js'
+import type { Override, SimulationState } from '../simulation/choose.js'
+import { localControl, type SimulationControl, type SimulationView } from '../simulation/control.js'
 import type { Downtime } from '../simulation/downtime.js'
-import { isDown, OverrideSpecSchema, SimulationSpecSchema, splitOverride } from '../simulation/scenarios.js'
+import { OverrideSpecSchema, SimulationSpecSchema, splitOverride } from '../simulation/scenarios.js'
 import type { UserStore } from '../store.js'
-import { type RequestLog, RequestLogEntrySchema } from './request-log.js'
+import { RequestLogEntrySchema, type RequestLogStore } from './request-log.js'
 
 // The admin API (README: Admin API). Every input (body, path token, query) goes through zod before anything is
 // touched, so a refused request changes nothing. Tokens are only keys of the store's Map, never paths.
 
-export interface ApiDeps {
+export type ApiDeps = {
   store: UserStore
-  simulation: SimulationState
-  downtime: Pick<Downtime, 'start' | 'end' | 'isDown'>
-  requestLog: RequestLog
+  requestLog: RequestLogStore
   logger: Logger
   /** How often the SSE stream sends a comment so proxies and idle timers keep it open. */
   heartbeatMs?: number
-}
+} & (
+  | { simulation: SimulationState; downtime: Pick<Downtime, 'start' | 'end' | 'isDown'> }
+  /** The override kept elsewhere (Redis, shared by replicas): set and read through its engine. */
+  | { control: SimulationControl }
+)
 
 /** PUT /api/users/:token: a user record whose `userToken` may be left out (the path names it). */
 export const UserRecordInputSchema = UserRecordSchema.extend({ userToken: UserTokenSchema.optional() })
@@ -84,7 +81,7 @@ function tokenParam(req: Request): string {
   return parse(UserTokenSchema, req.params.token)
 }
 
-function simulationState(state: SimulationState): z.input<typeof SimulationStateSchema> {
+function simulationState(state: SimulationView): z.input<typeof SimulationStateSchema> {
   const override = state.override
   return {
     override: override === null ? null : showOverride(override),
@@ -102,40 +99,30 @@ function showOverride(override: Override) {
 }
 
 export function createApiRouter(deps: ApiDeps): express.Router {
-  const { store, simulation, downtime, requestLog, logger } = deps
+  const { store, requestLog, logger } = deps
+  const control = 'control' in deps ? deps.control : localControl(deps.simulation, deps.downtime, requestLog)
   const heartbeatMs = deps.heartbeatMs ?? 15_000
   const api = express.Router()
 
-  api.get('/simulation', (_req, res) => {
-    res.json(simulationState(simulation))
+  api.get('/simulation', async (_req, res) => {
+    res.json(simulationState(await control.view()))
   })
 
   api.put('/simulation', async (req, res) => {
     const override = splitOverride(parse(OverrideSpecSchema, req.body))
-    const nextIsDown = isDown(override.simulation)
-    // Replacing a global `down` ends it: the operator chose another behaviour for the open port. A new
-    // `down` needs no reopening: start() moves the end of the one in progress.
-    if (!nextIsDown && isDown(simulation.override?.simulation)) await downtime.end()
-    setOverride(simulation, override)
-    if (isDown(override.simulation)) downtime.start(override.simulation.durationMs)
-    logger.info(
-      { override: simulation.override && showOverride(simulation.override) },
-      'simulation override set',
-    )
-    res.json(simulationState(simulation))
+    const state = await control.set(override)
+    logger.info({ override: state.override && showOverride(state.override) }, 'simulation override set')
+    res.json(simulationState(state))
   })
 
   api.delete('/simulation', async (_req, res) => {
-    clearOverride(simulation)
-    await downtime.end()
+    await control.clear()
     logger.info('simulation override cleared')
     res.status(204).end()
   })
 
   api.post('/reset', async (_req, res) => {
-    resetSimulation(simulation)
-    requestLog.clear()
-    await downtime.end()
+    await control.reset()
     logger.info('simulation and request log reset')
     res.status(204).end()
   })
@@ -182,13 +169,13 @@ export function createApiRouter(deps: ApiDeps): express.Router {
     res.status(204).end()
   })
 
-  api.get('/requests', (req, res) => {
+  api.get('/requests', async (req, res) => {
     const { limit } = parse(RequestListQuerySchema, req.query)
-    res.json({ requests: requestLog.list(limit) })
+    res.json({ requests: await requestLog.list(limit) })
   })
 
-  api.delete('/requests', (_req, res) => {
-    requestLog.clear()
+  api.delete('/requests', async (_req, res) => {
+    await requestLog.clear()
     res.status(204).end()
   })
 
@@ -205,7 +192,7 @@ const MAX_STREAMS = 64
 function streamRequests(
   req: Request,
   res: Response,
-  requestLog: RequestLog,
+  requestLog: RequestLogStore,
   heartbeatMs: number,
   streams: { open: number },
 ): void {

@@ -4,14 +4,17 @@ import { fileURLToPath } from 'node:url'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import helmet from 'helmet'
 import type { Logger } from '../log.js'
+import { failingEngines, type Readiness, StoreUnavailable } from '../readiness.js'
 import { StoreError } from '../store.js'
 import { type ApiDeps, createApiRouter, InvalidRequest } from './api.js'
 import { buildOpenApiDocument } from './openapi.js'
 
-export interface AdminDeps extends ApiDeps {
+export type AdminDeps = ApiDeps & {
   adminToken: string | undefined
   endpointPath: string
   tokenField: string
+  /** What GET /readyz checks: each named engine answers, or it is listed as failing. */
+  readiness?: Readiness
 }
 
 // Resolves to src/mock/dashboard/ from src/mock/admin (tsx) and from dist/mock/admin (built) alike: no copy step.
@@ -39,6 +42,13 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true })
   })
+  const readiness = deps.readiness
+  app.get('/readyz', async (_req, res) => {
+    res.set('Cache-Control', 'no-store')
+    const failing = readiness ? await failingEngines(readiness) : []
+    if (failing.length === 0) res.json({ ready: true })
+    else res.status(503).json({ ready: false, failing })
+  })
 
   const openApi = buildOpenApiDocument({ endpointPath: deps.endpointPath, tokenField: deps.tokenField })
   app.use(
@@ -55,6 +65,9 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   )
   app.get('/api/openapi.json', (_req, res) => {
     res.json(openApi)
+  })
+  app.get('/api/engines', (_req, res) => {
+    res.json(readiness?.engines ?? { users: 'json', state: 'memory', replica: 'local' })
   })
   app.use('/api', (_req, res) => {
     res.status(404).json({ error: 'not_found' })
@@ -123,6 +136,10 @@ function errorHandler(logger: Logger) {
   return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) {
       res.destroy()
+      return
+    }
+    if (error instanceof StoreUnavailable) {
+      res.status(503).set('Retry-After', '3').json({ error: 'store_unavailable' })
       return
     }
     if (error instanceof InvalidRequest) {

@@ -7,6 +7,7 @@ import {
   UserRecordSchema,
   UserTokenSchema,
 } from '../contract.js'
+import { EnginesSchema, ReadySchema } from '../readiness.js'
 import { OverrideSpecSchema, SimulationSpecSchema } from '../simulation/scenarios.js'
 import {
   RequestListQuerySchema,
@@ -47,6 +48,8 @@ function componentSchemas(tokenField: string) {
     RequestLogEntry: RequestLogEntrySchema,
     RequestList: RequestListSchema,
     Health: z.object({ ok: z.literal(true) }),
+    Ready: ReadySchema,
+    Engines: EnginesSchema,
   } satisfies Record<string, z.ZodType>
 }
 type ComponentName = keyof ReturnType<typeof componentSchemas>
@@ -177,6 +180,25 @@ export function buildOpenApiDocument(options: { endpointPath: string; tokenField
           security: [],
           responses: { '200': answer('Alive', 'Health') },
         },
+      },
+      '/readyz': {
+        get: {
+          tags: ['admin'],
+          summary: 'Readiness: every engine in use (Redis, the database) answers',
+          security: [],
+          responses: {
+            '200': answer('Ready: {"ready":true}', 'Ready'),
+            '503': answer(
+              'Not ready: {"ready":false,"failing":[…]} names the engines that did not answer',
+              'Ready',
+            ),
+          },
+        },
+      },
+      '/api/engines': {
+        get: adminOperation('Where the users and the simulation state live, and this replica’s id', {
+          '200': answer('The engines in use', 'Engines'),
+        }),
       },
       '/api/simulation': {
         get: adminOperation('The run-time override, its remaining count and the SIMULATE scenario', {

@@ -26,11 +26,15 @@ export const RequestLogEntrySchema = z
     latencyMs: z.number(),
     callerGaveUpMs: z.number().nullable(),
     sincePreviousMs: z.number().nullable(),
+    replica: z
+      .string()
+      .optional()
+      .describe('REPLICA_ID of the replica that served it (present when the state is shared in Redis)'),
   })
   .meta({ id: 'RequestLogEntry' })
 export type RequestLogEntry = z.infer<typeof RequestLogEntrySchema>
 
-export type CompletedRequest = Omit<RequestLogEntry, 'id' | 'time' | 'sincePreviousMs'> & {
+export type CompletedRequest = Omit<RequestLogEntry, 'id' | 'time' | 'sincePreviousMs' | 'replica'> & {
   /** performance.now() at arrival and at the end (answer sent, socket cut or caller gone). */
   startedAt: number
   endedAt: number
@@ -39,6 +43,15 @@ export type CompletedRequest = Omit<RequestLogEntry, 'id' | 'time' | 'sincePrevi
 }
 
 const MAX_TRACKED_TOKENS = 10_000
+
+/** The request log as the endpoint and the admin API use it: in the process (below) or in Redis. */
+export interface RequestLogStore {
+  record(request: CompletedRequest): void
+  /** Newest first. */
+  list(limit?: number): RequestLogEntry[] | Promise<RequestLogEntry[]>
+  clear(): void | Promise<void>
+  subscribe(subscriber: (entry: RequestLogEntry) => void): () => void
+}
 
 /** An entry as kept: the arrival time stays a number until someone reads it (an ISO string costs ~5 µs). */
 type KeptEntry = Omit<RequestLogEntry, 'time'> & { arrivedAt: number }
@@ -58,7 +71,7 @@ function published(kept: KeptEntry): RequestLogEntry {
   }
 }
 
-export class RequestLog {
+export class RequestLog implements RequestLogStore {
   readonly #capacity: number
   readonly #entries: KeptEntry[] = []
   #next = 0 // index of the oldest entry once the ring is full

@@ -101,8 +101,18 @@ export function chooseScenario(
   return null
 }
 
-function userSimulation(user: UserRecord): Simulation | null {
+/** The user's own `simulate`, defaults filled, or null. */
+export function userSimulation(user: UserRecord): Simulation | null {
   return user.simulate === undefined ? null : fillDefaults(user.simulate)
+}
+
+/** The sequence a stateful scenario steps through (a sequence, or `flaky` as [failWith, ok]); else null. */
+export function asSequence(simulation: Simulation): Sequence | null {
+  if ('sequence' in simulation) return simulation
+  if (simulation.scenario === 'flaky') {
+    return { sequence: [simulation.failWith, { scenario: 'ok' }], windowMs: simulation.windowMs }
+  }
+  return null
 }
 
 function resolve(
@@ -113,22 +123,14 @@ function resolve(
   token: string,
   now: number,
 ): ChosenScenario {
-  if ('sequence' in simulation) {
-    return step(state.cursors, cursorKey(source, generation, simulation.windowMs, token), simulation, now)
-  }
-  if (simulation.scenario === 'flaky') {
-    const sequence: Sequence = {
-      sequence: [simulation.failWith, { scenario: 'ok' }],
-      windowMs: simulation.windowMs,
-    }
-    return step(state.cursors, cursorKey(source, generation, sequence.windowMs, token), sequence, now)
-  }
-  return simulation
+  const sequence = asSequence(simulation)
+  if (sequence === null) return simulation as ChosenScenario
+  return step(state.cursors, cursorKey(source, generation, sequence.windowMs, token), sequence, now)
 }
 
 // The window is part of the key so a sweep knows when each cursor has expired without looking up
 // where it came from. The token goes last: it may itself contain ':'.
-function cursorKey(source: Source, generation: number, windowMs: number, token: string): string {
+export function cursorKey(source: Source, generation: number, windowMs: number, token: string): string {
   return `${source}:${generation}:${windowMs}:${token}`
 }
 

@@ -18,6 +18,8 @@ const schemas = doc.components.schemas as Record<string, Record<string, unknown>
 const OPERATIONS = [
   'post /talki/customer',
   'get /healthz',
+  'get /readyz',
+  'get /api/engines',
   'get /api/simulation',
   'put /api/simulation',
   'delete /api/simulation',
