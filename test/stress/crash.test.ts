@@ -185,22 +185,30 @@ describe('a bad store file stops the start and is left untouched', () => {
     [
       'a record with a number as email',
       withRecord(17, { userToken: 'usr_x', email: 42 }),
-      /users\[17\]\.email/,
+      /users\[17\] \(usr_x\)\.email/,
     ],
-    ['a record with an unknown key', withRecord(3, { userToken: 'usr_y', phone: '123' }), /users\[3\]/],
+    [
+      'a record with an unknown key',
+      withRecord(3, { userToken: 'usr_y', phone: '123' }),
+      /users\[3\] \(usr_y\)/,
+    ],
     ['a record without a token', withRecord(40, { name: 'No Token' }), /users\[40\]\.userToken/],
     [
       'a record with a nested field',
       withRecord(8, { userToken: 'usr_z', fields: { a: { b: 1 } } }),
-      /users\[8\]\.fields/,
+      /users\[8\] \(usr_z\)\.fields/,
     ],
     [
       'a record with a bad simulate',
       withRecord(29, { userToken: 'usr_s', simulate: { scenario: 'slow', delayMs: -1 } }),
-      /users\[29\]\.simulate/,
+      /users\[29\] \(usr_s\)\.simulate/,
     ],
     ['a duplicate token', withRecord(45, { userToken: 'usr_bulk_2' }), /users\[45\]\.userToken: duplicate/],
-    ['a 257-character token', withRecord(12, { userToken: 't'.repeat(257) }), /users\[12\]\.userToken/],
+    [
+      'a 257-character token',
+      withRecord(12, { userToken: 't'.repeat(257) }),
+      /users\[12\] \("t{39}…"\)\.userToken/,
+    ],
   ]
 
   it.each(cases)(
