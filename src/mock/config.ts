@@ -1,13 +1,14 @@
 import { isIP } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
+import { ConfigError } from './config-error.js'
 import type { LogFormat } from './log.js'
 import { parseSimulateText, type SimulationSpec } from './simulation/scenarios.js'
 
 // The only file that reads process.env. Every variable is validated here; a bad value becomes a
 // ConfigError whose message is the one line printed before exit 1.
 
-export class ConfigError extends Error {}
+export { ConfigError }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 const LOG_FORMATS = ['json', 'pretty'] as const satisfies readonly LogFormat[]

@@ -4,14 +4,12 @@ import { mkdir, rename, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { en, Faker } from '@faker-js/faker'
 import { FILE_HEAD, FILE_SEPARATOR, FILE_TAIL, type UserRecord } from './contract.js'
+import { DEFAULT_SEED_OPTIONS, type SeedOptions } from './seed-options.js'
 
 // The deterministic data set of SPEC §4: the named users (the vendor page's example, one user per
 // scenario, edge profiles) followed by `count` faker users. Same options → same records → same bytes.
 
-export type SeedOptions = { count: number; seed: number }
-
-/** `npm run seed` with no flags: 50 faker users, seed 20240115 (the example user's sign-up date). */
-export const DEFAULT_SEED_OPTIONS: SeedOptions = { count: 50, seed: 20240115 }
+export { DEFAULT_SEED_OPTIONS, type SeedOptions }
 
 /** Relative dates ("signed up in the last 3 years") are counted back from here, never from today. */
 const REF_DATE = new Date('2025-01-01T00:00:00.000Z')

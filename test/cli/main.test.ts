@@ -157,7 +157,7 @@ describe('the binary', () => {
       cli(['check', '--url', good.url.href]),
     ])
     expect(pass.code).toBe(0)
-    expect(pass.stdout).toMatch(/20 passed, 0 failed, 0 warnings in \d+ ms — ready for Talki/)
+    expect(pass.stdout).toMatch(/22 passed, 0 failed, 0 warnings in \d+ ms — ready for Talki/)
     expect(fail.code).toBe(1)
     expect(JSON.parse(fail.stdout)).toMatchObject({ ok: false, failed: 5 })
     expect(down.code).toBe(1)
