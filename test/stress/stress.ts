@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process'
 import { chmod, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import type { UserRecord } from '../../src/mock/contract.js'
 import { freePort, ROOT, type ServerProcess, sleep, startServer } from '../process.js'
 import { ALICE, TEST_SECRET } from '../support.js'
@@ -142,7 +142,7 @@ export async function worldReadableServer(): Promise<{
     .split('\n')
     .filter((path) => path.includes('node_modules'))
   for (const source of ['dist', 'package.json', 'data/seed.json', ...packages]) {
-    const path = relative(ROOT, join(ROOT, source))
+    const path = relative(ROOT, resolve(ROOT, source))
     await cp(join(ROOT, path), join(dir, path), { recursive: true })
   }
   execFileSync('chmod', ['-R', 'a+rX', dir])
