@@ -169,7 +169,12 @@ function expectUnknown(name: string): (result: Result) => Verdict {
     if (status === 404) return { pass: true, reason: '404' }
     if (status >= 200 && status < 300)
       return { pass: false, reason: `${status} — "${name}" was found as a user: ${fix}` }
-    if (status >= 500) return { pass: false, reason: `${status} — crashed on the token "${name}": ${fix}` }
+    if (status >= 500) {
+      return {
+        pass: false,
+        reason: `${status} — crashed on the unknown user "${name}": answer 404 when the lookup finds nobody, and ${fix}`,
+      }
+    }
     return { pass: false, reason: `got ${status}, expected 404 for the unknown user "${name}"` }
   }
 }
