@@ -5,7 +5,8 @@ import path from 'node:path'
 import type { Faker } from '@faker-js/faker'
 // One locale's entry: the package's main entry loads all ~70 locales, ~100 ms of every `seed` run.
 import { faker as englishFaker } from '@faker-js/faker/locale/en'
-import { FILE_HEAD, FILE_SEPARATOR, FILE_TAIL, type UserRecord } from './contract.js'
+import type { UserRecord } from './contract.js'
+import { FILE_HEAD, FILE_SEPARATOR, FILE_TAIL } from './file-layout.js'
 import { DEFAULT_SEED_OPTIONS, type SeedOptions } from './seed-options.js'
 
 // The deterministic data set of SPEC §4: the named users (the vendor page's example, one user per
