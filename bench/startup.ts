@@ -5,7 +5,7 @@
 // stdout and into bench/RESULTS.md between its own marks. Flags: --rounds N (default 10), --skip-results.
 
 import { spawn } from 'node:child_process'
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import os from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -25,6 +25,11 @@ const MARKS = {
 const SERVER_BOUND_MS = 1500
 const CLI_BOUND_MS = 250
 
+/** GNU time, when installed, gives each command's CPU time (user + system): what the cores spent, which other work on the machine moves far less than wall time. */
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const TICKS_PER_S = 100
+
 const { values } = parseArgs({ options: { rounds: { type: 'string' }, 'skip-results': { type: 'boolean' } } })
 const rounds = Number(values.rounds ?? 10)
 const say = (line: string) => process.stderr.write(`bench:startup: ${line}\n`)
@@ -40,15 +45,17 @@ function freePort(): Promise<number> {
   })
 }
 
-/** Wall time from spawn to exit, and what it printed; the exit code must be 0. */
+/** Wall time from spawn to exit, CPU time (when GNU time is there) and what it printed; the exit code must be 0. */
 function timeToExit(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-): Promise<{ ms: number; stdout: string }> {
+): Promise<{ ms: number; cpuMs: number | undefined; stdout: string }> {
   const started = performance.now()
+  const cpuFile = join(os.tmpdir(), `talki-startup-cpu-${process.pid}`)
+  const [file, argv] = TIME ? [TIME, ['-o', cpuFile, '-f', '%U %S', command, ...args]] : [command, args]
   return new Promise((resolveTime, reject) => {
-    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(file, argv, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -60,7 +67,13 @@ function timeToExit(
     child.once('error', reject)
     child.once('close', (code) => {
       const ms = performance.now() - started
-      if (code === 0) resolveTime({ ms, stdout })
+      const cpuMs = TIME
+        ? readFileSync(cpuFile, 'utf8')
+            .trim()
+            .split(/\s+/)
+            .reduce((sum, seconds) => sum + Number(seconds) * 1000, 0)
+        : undefined
+      if (code === 0) resolveTime({ ms, cpuMs, stdout })
       else reject(new Error(`${command} ${args.join(' ')}: exit ${code}\n${stdout}\n${stderr}`))
     })
   })
@@ -79,8 +92,29 @@ function requestsMs(stdout: string): number {
 
 interface Running {
   ms: number
+  /** CPU time of the process group until ready (its exited children included), from /proc. */
+  cpuMs: number
   url: string
   stop(): Promise<void>
+}
+
+/** User + system CPU of every process in group `pgid`, with the children they have waited for. */
+function groupCpuMs(pgid: number): number {
+  let ticks = 0
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+    } catch {
+      continue
+    }
+    // Fields after the command's closing parenthesis: state, ppid, pgrp, … utime, stime, cutime, cstime.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    if (Number(fields[2]) !== pgid) continue
+    for (const index of [11, 12, 13, 14]) ticks += Number(fields[index])
+  }
+  return (ticks * 1000) / TICKS_PER_S
 }
 
 /** Wall time from spawn to the `endpoint listening` line (logged once both ports listen). */
@@ -108,9 +142,10 @@ function timeToReady(command: string, args: string[], env: NodeJS.ProcessEnv): P
       const line = out.split('\n').find((text) => text.includes('"msg":"endpoint listening"'))
       if (line === undefined) return
       const ms = performance.now() - started
+      const cpuMs = groupCpuMs(child.pid as number)
       child.stdout.removeAllListeners('data')
       child.stdout.resume()
-      resolveReady({ ms, url: String((JSON.parse(line) as { url: string }).url), stop })
+      resolveReady({ ms, cpuMs, url: String((JSON.parse(line) as { url: string }).url), stop })
     })
     child.once('exit', (code) =>
       reject(new Error(`${command} ${args.join(' ')} exited ${code}\n${out}\n${err}`)),
@@ -126,6 +161,7 @@ const median = (values: number[]) => {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
 }
 const ms = (value: number) => `${Math.round(value)}`
+const plus = (value: number) => `${value < 0 ? '−' : '+'}${ms(Math.abs(value))}`
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(os.tmpdir(), 'talki-startup-'))
@@ -145,7 +181,11 @@ async function main(): Promise<void> {
   })
   const cliEnv = { ...base, TALKI_SECRET: SECRET }
   const samples = new Map<string, number[]>()
-  const add = (name: string, value: number) => samples.set(name, [...(samples.get(name) ?? []), value])
+  const cpu = new Map<string, number[]>()
+  const add = (name: string, value: number, cpuMs?: number) => {
+    samples.set(name, [...(samples.get(name) ?? []), value])
+    if (cpuMs !== undefined) cpu.set(name, [...(cpu.get(name) ?? []), cpuMs])
+  }
 
   // Build once if needed, outside the timings (as `npm start` would do on its first run).
   await timeToExit(process.execPath, [join(root, 'scripts/build-if-changed.mjs')], base)
@@ -154,13 +194,14 @@ async function main(): Promise<void> {
   try {
     for (let round = 1; round <= rounds; round++) {
       say(`round ${round} of ${rounds}`)
-      add('node -e 0', (await timeToExit(process.execPath, ['-e', '0'], base)).ms)
+      const bare = await timeToExit(process.execPath, ['-e', '0'], base)
+      add('node -e 0', bare.ms, bare.cpuMs)
       for (const [name, command, args] of [
         ['node dist/mock/main.js', process.execPath, [SERVER]],
         ['npm start', 'npm', ['start', '--silent']],
       ] as const) {
         const running = await timeToReady(command, [...args], await serverEnv())
-        add(name, running.ms)
+        add(name, running.ms, running.cpuMs)
         await running.stop()
       }
       const commands: [string, string[]][] = [
@@ -171,19 +212,18 @@ async function main(): Promise<void> {
         ['seed', ['seed', '--out', join(dir, 'seed.json')]],
       ]
       for (const [name, args] of commands) {
-        const { ms: wall, stdout } = await timeToExit(process.execPath, [CLI, ...args], cliEnv)
-        add(`talki-endpoint ${name}`, wall)
+        const { ms: wall, cpuMs, stdout } = await timeToExit(process.execPath, [CLI, ...args], cliEnv)
+        add(`talki-endpoint ${name}`, wall, cpuMs)
         const work = requestsMs(stdout)
         if (work > 0) add(`talki-endpoint ${name}, start-up (requests' own time taken off)`, wall - work)
       }
-      add(
-        'npm run cli -- help',
-        (await timeToExit('npm', ['run', '--silent', 'cli', '--', 'help'], cliEnv)).ms,
-      )
+      const viaNpm = await timeToExit('npm', ['run', '--silent', 'cli', '--', 'help'], cliEnv)
+      add('npm run cli -- help', viaNpm.ms, viaNpm.cpuMs)
     }
   } finally {
     await target.stop()
     rmSync(dir, { recursive: true, force: true })
+    rmSync(join(os.tmpdir(), `talki-startup-cpu-${process.pid}`), { force: true })
   }
 
   const node = median(samples.get('node -e 0') ?? [])
@@ -193,13 +233,15 @@ async function main(): Promise<void> {
     let against = ''
     let bound = ''
     if (name === 'npm start') {
-      against = `+${ms(m - server)} over node dist/mock/main.js`
+      against = `${plus(m - server)} over node dist/mock/main.js`
       bound = `${m - server <= SERVER_BOUND_MS ? 'within' : 'NOT within'} ${SERVER_BOUND_MS}`
     } else if (name.startsWith('talki-endpoint') && !/^talki-endpoint (send|check)$/.test(name)) {
-      against = `+${ms(m - node)} over node -e 0`
+      against = `${plus(m - node)} over node -e 0`
       bound = `${m - node <= CLI_BOUND_MS ? 'within' : 'NOT within'} ${CLI_BOUND_MS}`
-    } else if (name !== 'node -e 0') against = `+${ms(m - node)} over node -e 0`
-    return `| ${name} | ${ms(m)} | ${ms(Math.min(...values))}–${ms(Math.max(...values))} | ${against} | ${bound} |`
+    } else if (name !== 'node -e 0') against = `${plus(m - node)} over node -e 0`
+    const cpuValues = cpu.get(name)
+    const cpuMedian = cpuValues ? ms(median(cpuValues)) : '–'
+    return `| ${name} | ${ms(m)} | ${ms(Math.min(...values))}–${ms(Math.max(...values))} | ${against} | ${bound} | ${cpuMedian} |`
   })
   const section = [
     '## Start-up',
@@ -212,10 +254,17 @@ async function main(): Promise<void> {
     'the `endpoint listening` line (both ports open, store loaded: `data/seed.json`, 67 users); `npm start` on an',
     'unchanged built tree (its `prestart` only compares modification times). The CLI lines run to exit;',
     '`send` and `check` against a running server (check sends its 22 requests one at a time); their start-up',
-    'lines take off the time their requests took, as each reports it, and carry the bound.',
+    'lines take off the time their requests took, as each reports it, and carry the bound. CPU ms is user +',
+    'system time (GNU time for a command; /proc for a server up to ready, its whole process group): what the',
+    'cores spent, which other work on a shared machine moves far less than the wall times (10 ms steps).',
     '',
-    '| what | median ms | min–max ms | against | bound ms (§12) |',
-    '| --- | --- | --- | --- | --- |',
+    `Load average at the end: ${os
+      .loadavg()
+      .map((load) => load.toFixed(1))
+      .join(', ')} (1, 5, 15 min) on ${os.availableParallelism()} cores: other work shares them.`,
+    '',
+    '| what | median ms | min–max ms | against | bound ms (§12) | CPU ms (median) |',
+    '| --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n')
   process.stdout.write(`${section}\n`)

@@ -107,7 +107,8 @@ describe('npm run bench:startup -- --rounds 2', () => {
     const rows = firstTable(stdout, 'what')
     const over = (name: string) => {
       const against = rows.find((row) => row.what === name)?.against ?? ''
-      return Number(/^\+(-?\d+) over /.exec(against)?.[1] ?? Number.NaN)
+      const [, sign = '', value = 'NaN'] = /^([+−])(\d+) over /.exec(against) ?? []
+      return (sign === '−' ? -1 : 1) * Number(value)
     }
     expect(rows.map((row) => row.what)).toEqual([
       'node -e 0',
