@@ -21,7 +21,7 @@ function walk(path, visit) {
     return
   }
   visit(path, stats)
-  if (stats.isDirectory()) for (const name of readdirSync(path)) walk(join(path, name), visit)
+  if (stats.isDirectory()) for (const name of readdirSync(path).sort()) walk(join(path, name), visit)
 }
 
 function stale() {
