@@ -13,7 +13,7 @@ import { TALKI_TIMEOUT_MS } from './talki.js'
 // `talki-endpoint`: plays Talki's side of Backend Connect. Exit codes (SPEC §7): 0 success, 1 failure
 // (for `send`: Talki would show nothing), 2 usage error. Nothing here prints a stack trace for a network
 // failure or a bad argument: those are one line. Each command imports what it needs when it runs, so
-// `sign` or `--help` never load zod, faker or the HTTP client.
+// `sign` or `--help` never load zod or faker.
 
 export const DEFAULT_URL = 'http://127.0.0.1:3000/talki/customer'
 
@@ -63,7 +63,8 @@ X-Talki-Signature, a 5 s deadline, one retry 3 s after a timeout, connection err
 Prints each attempt, checks the answer against the contract and draws the ticket sidebar
 (no colours when NO_COLOR is set or output is not a terminal).
 
-Exit 0 when Talki would show the profile, 1 when it would show nothing or skip, 2 on a usage error.
+Exit 0 when Talki would show the profile, 1 when it would show nothing or skip (or check would fail
+the answer), 2 on a usage error.
 
 ${COMMON_HELP}`,
   check: `Usage: talki-endpoint check --token KNOWN [--url U] [--secret S] [--field NAME] [--timeout MS] [--json] [--concurrency N]
@@ -203,12 +204,12 @@ async function checkCommand(args: string[], io: Io): Promise<number> {
   if (values.token === undefined || values.token === '') {
     throw new UsageError('--token KNOWN is required: a user token the endpoint knows')
   }
+  const concurrency = integer('--concurrency', values.concurrency, 1, 1, 100)
   const common = await commonValues(values, io.env)
   const [{ formatJson, formatTable, runCheck }, { useColor }] = await Promise.all([
     import('./check.js'),
     import('./sidebar.js'),
   ])
-  const concurrency = integer('--concurrency', values.concurrency, 1, 1, 100)
   const report = await runCheck({ ...common, token: values.token, concurrency })
   io.stdout.write(
     values.json ? formatJson(report) : formatTable(report, { color: useColor(io.env, io.stdout) }),

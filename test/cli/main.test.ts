@@ -97,6 +97,10 @@ describe('usage', () => {
     [['help', 'toString'], 'unknown command "toString"'],
     [['check', '--secret', 's'], '--token KNOWN is required'],
     [['check', '--token', 'x', '--secret', 's', '--url', 'ftp://x'], '--url must be http:// or https://'],
+    [
+      ['check', '--token', 'x', '--secret', 's', '--concurrency', '0'],
+      '--concurrency must be a whole number from 1 to 100, not "0"',
+    ],
     [['send', 'x', '--secret', 's', '--timeout', 'soon'], '--timeout must be a whole number'],
     [['send', '--secret', 's'], 'send takes exactly one TOKEN'],
     [['send', 'x', '--bogus'], "Unknown option '--bogus'"],

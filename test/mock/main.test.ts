@@ -145,7 +145,9 @@ describe('start-up', () => {
   it('without TALKI_SECRET creates data/.secret (0600) and prints it once with a curl that works', async () => {
     const { TALKI_SECRET: _, ...noSecret } = env()
     const first = startServer(noSecret, ENTRY)
-    await first.waitForLog('endpoint listening')
+    await first.waitForLog('signing secret created in')
+    // Printed right after the first lines, once the ports are known.
+    await until(() => first.stdout().includes('curl -s'), 5000)
     const secretFile = join(dir, '.secret')
     const secret = (await readFile(secretFile, 'utf8')).trim()
     expect(secret).toMatch(/^[0-9a-f]{64}$/)
