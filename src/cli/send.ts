@@ -29,6 +29,7 @@ export interface SendOptions {
 }
 
 export interface SendResult {
+  /** 1 whenever `check` would fail the answer, even one Talki might still show (a text/plain 200, one past 5 s). */
   exitCode: 0 | 1
   /** What Talki would do: show the profile, show nothing (4xx or a bad answer), or skip (both attempts down). */
   outcome: 'show' | 'nothing' | 'skip'
