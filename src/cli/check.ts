@@ -123,7 +123,10 @@ function expect401(what: string, fix: string): (result: Result) => Verdict {
       return { pass: false, reason: `${status} — accepted ${what}: verify the signature before answering` }
     }
     if (status >= 500) return { pass: false, reason: `${status} — crashed on ${what}: ${fix}` }
-    return { pass: false, reason: `got ${status}, expected 401 for ${what}` }
+    return {
+      pass: false,
+      reason: `got ${status}, expected 401 for ${what}: answer 401 whenever the signature does not verify`,
+    }
   }
 }
 
@@ -141,7 +144,10 @@ function expectVerified(what: string): (result: Result) => Verdict {
     }
     if (status === 400)
       return { pass: false, reason: `400 — ${what} was refused: ignore body keys you do not know` }
-    return { pass: false, reason: `got ${status}, expected 200 for ${what} with a good signature` }
+    return {
+      pass: false,
+      reason: `got ${status}, expected 200 for ${what} with a good signature: verify the raw bytes, then answer the profile`,
+    }
   }
 }
 
@@ -175,7 +181,10 @@ function expectUnknown(name: string): (result: Result) => Verdict {
         reason: `${status} — crashed on the unknown user "${name}": answer 404 when the lookup finds nobody, and ${fix}`,
       }
     }
-    return { pass: false, reason: `got ${status}, expected 404 for the unknown user "${name}"` }
+    return {
+      pass: false,
+      reason: `got ${status}, expected 404 for the unknown user "${name}": answer 404 for a token no user has`,
+    }
   }
 }
 

@@ -76,7 +76,7 @@ export function judgeGood(result: Result, field: string): CheckRow[] {
   const name = 'good request'
   if ('error' in result) {
     const { ms } = result.error
-    const missing = { pass: false, reason: 'no answer to check (see the 5 s row)', ms }
+    const missing = { pass: false, reason: 'no answer to check: fix the "within 5 s" row first', ms }
     return [
       { name: `${name} → 200`, ...missing },
       { name: `${name} → JSON content type`, ...missing },
@@ -101,7 +101,7 @@ export function judgeGood(result: Result, field: string): CheckRow[] {
     status,
     ms,
     ...(status !== 200
-      ? { pass: false, reason: 'no 200 answer to check' }
+      ? { pass: false, reason: 'no 200 answer to check: fix the "→ 200" row first' }
       : isJsonContentType(contentType)
         ? { pass: true, reason: contentType ?? '' }
         : {
@@ -116,7 +116,7 @@ export function judgeGood(result: Result, field: string): CheckRow[] {
     status,
     ms,
     ...(shape === undefined
-      ? { pass: false, reason: 'no 200 answer to check' }
+      ? { pass: false, reason: 'no 200 answer to check: fix the "→ 200" row first' }
       : shape.ok
         ? {
             pass: true,
@@ -184,8 +184,14 @@ function goodStatus(status: number, field: string, body: Buffer): Verdict {
     }
   }
   if (status >= 500)
-    return { pass: false, reason: `${status}${said} — the endpoint failed on the request Talki sends` }
-  return { pass: false, reason: `${status}${said} — Talki needs 200 with the profile` }
+    return {
+      pass: false,
+      reason: `${status}${said} — the endpoint failed on the request Talki sends: check its logs and answer 200 with the profile`,
+    }
+  return {
+    pass: false,
+    reason: `${status}${said} — answer 200 with the profile to a good signature for a known user`,
+  }
 }
 
 function preview(body: Buffer): string {

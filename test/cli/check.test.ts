@@ -195,6 +195,23 @@ describe('check', () => {
     expect(report.rows.some((r) => r.reason.startsWith('no answer within 5000 ms'))).toBe(true)
   }, 40_000)
 
+  it('says what to change on every failing row, even for an endpoint that answers 403 to everything', async () => {
+    const report = await checkAgainst((req, res) => {
+      req.resume()
+      req.on('end', () =>
+        res.writeHead(403, { 'Content-Type': 'application/json' }).end('{"error":"forbidden"}'),
+      )
+    })
+    const failed = report.rows.filter((r) => !r.pass)
+    expect(failed.length).toBeGreaterThan(10)
+    for (const r of failed) {
+      expect({ name: r.name, reason: r.reason }).toEqual({
+        name: r.name,
+        reason: expect.stringMatching(/(: |; | — ).*\b(answer|verify|compute|check|is --token|does|fix)/),
+      })
+    }
+  })
+
   it('fails cleanly with one row on a closed port', async () => {
     const url = await closedPort()
     const report = await runCheck({
