@@ -1,4 +1,4 @@
-import { createClient } from 'redis'
+import { createClient } from '@redis/client'
 import { type RedisServer, startRedis } from '../test/engines/redis.js'
 import { sampleCpu } from './cpu.js'
 import { drive, preflight, type SignedRequest } from './load.js'

@@ -255,11 +255,17 @@ export function machineLines(): string[] {
   ]
 }
 
-const BEGIN_MARK = '<!-- bench:begin (written by npm run bench; edit outside the markers) -->'
-const END_MARK = '<!-- bench:end -->'
+const BENCH_MARKS = {
+  begin: '<!-- bench:begin (written by npm run bench; edit outside the markers) -->',
+  end: '<!-- bench:end -->',
+}
 
-/** Replaces only the generated section, so notes written around it (profiles, costs) survive a new run. */
-export async function writeResults(file: string, section: string): Promise<void> {
+/**
+ * Replaces only the generated section between `marks`, so notes written around it (profiles, costs) and
+ * the other generated sections (`npm run bench:startup` has its own marks) survive a new run.
+ */
+export async function writeResults(file: string, section: string, marks = BENCH_MARKS): Promise<void> {
+  const { begin: BEGIN_MARK, end: END_MARK } = marks
   const generated = `${BEGIN_MARK}\n${section.trim()}\n${END_MARK}`
   const current = existsSync(file) ? readFileSync(file, 'utf8') : ''
   const begin = current.indexOf(BEGIN_MARK)

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { TALKI_TIMEOUT_MS } from '../src/cli/send.js'
+import { TALKI_TIMEOUT_MS } from '../src/cli/talki.js'
 import { sign } from '../src/template/signature.js'
 import { CHROMIUM, launchChromium } from '../test/browser.js'
 import { post, postToken, sleep } from '../test/process.js'

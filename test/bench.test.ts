@@ -42,10 +42,10 @@ async function ensureBuilt(): Promise<void> {
   expect(statSync(main).isFile()).toBe(true)
 }
 
-/** The rows of the first Markdown table in `text`, keyed by its header. */
-function firstTable(text: string): Record<string, string>[] {
+/** The rows of the first Markdown table in `text` whose header starts with `first`, keyed by its header. */
+function firstTable(text: string, first = 'target'): Record<string, string>[] {
   const lines = text.split('\n')
-  const start = lines.findIndex((line) => line.startsWith('| target |'))
+  const start = lines.findIndex((line) => line.startsWith(`| ${first} |`))
   if (start < 0) return []
   const cells = (line: string) =>
     line
@@ -96,4 +96,38 @@ describe('npm run bench -- --smoke', () => {
     // Smoke mode never overwrites the recorded results.
     expect(stderr).not.toContain('RESULTS.md')
   }, 20_000)
+})
+
+describe('npm run bench:startup -- --rounds 2', () => {
+  beforeAll(ensureBuilt, 120_000)
+
+  it('times npm start, the server and every command side by side with node -e 0, within generous bounds', async () => {
+    const args = ['--import', 'tsx', 'bench/startup.ts', '--rounds', '2', '--skip-results']
+    const { stdout } = await run(process.execPath, args, { cwd: ROOT, timeout: 80_000 })
+    const rows = firstTable(stdout, 'what')
+    const over = (name: string) => {
+      const against = rows.find((row) => row.what === name)?.against ?? ''
+      const [, sign = '', value = 'NaN'] = /^([+−])(\d+) over /.exec(against) ?? []
+      return (sign === '−' ? -1 : 1) * Number(value)
+    }
+    expect(rows.map((row) => row.what)).toEqual([
+      'node -e 0',
+      'node dist/mock/main.js',
+      'npm start',
+      'talki-endpoint help',
+      'talki-endpoint sign',
+      'talki-endpoint send',
+      "talki-endpoint send, start-up (requests' own time taken off)",
+      'talki-endpoint check',
+      "talki-endpoint check, start-up (requests' own time taken off)",
+      'talki-endpoint seed',
+      'npm run cli -- help',
+    ])
+    // Twice and four times the bounds of the README (1.5 s, 250 ms): other test files share the cores.
+    expect(over('npm start')).toBeLessThan(3000)
+    for (const name of ['help', 'sign', 'seed']) expect(over(`talki-endpoint ${name}`)).toBeLessThan(1000)
+    for (const name of ['send', 'check']) {
+      expect(over(`talki-endpoint ${name}, start-up (requests' own time taken off)`)).toBeLessThan(1000)
+    }
+  }, 90_000)
 })

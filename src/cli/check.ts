@@ -1,20 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { sign } from '../template/signature.js'
-import { bodyPreview, type HttpAnswer, NetworkError, post } from './http.js'
-import { checkAnswerBody, isJsonContentType, TALKI_TIMEOUT_MS, talkiBody, talkiHeaders } from './send.js'
+import { NetworkError, post } from './http.js'
+import { type CheckRow, judgeGood, type Result, type Verdict } from './judge.js'
+import { talkiBody, talkiHeaders } from './talki.js'
 
 // A conformance suite for any customer endpoint: each case sends one request Talki could send (or an
 // attacker could) and judges the answer. Each row's reason is one line that says what to fix.
-
-export interface CheckRow {
-  name: string
-  pass: boolean
-  reason: string
-  /** Advised, not required: a failing advisory row is a warning and does not fail the run. */
-  advisory?: boolean
-  status?: number
-  ms?: number
-}
 
 export interface CheckReport {
   url: string
@@ -33,10 +24,12 @@ export interface CheckOptions {
   secret: string
   field: string
   timeoutMs: number
+  /**
+   * Probes in flight at once; 1 (the default) sends them one after another, as Talki sends one request
+   * per ticket, so an endpoint that serves one request at a time is judged on its answers, not on a queue.
+   */
+  concurrency?: number
 }
-
-type Result = { answer: HttpAnswer } | { error: NetworkError }
-type Verdict = { pass: boolean; reason: string }
 
 interface Probe {
   name: string
@@ -75,13 +68,26 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   rows.push(...judgeGood(good, field))
 
   const probes = buildProbes(secret, field, token, goodBody)
-  // The rest run together, so the whole suite is bounded by about two timeouts however slow the endpoint.
-  const results = await Promise.all(probes.map((probe) => send(probe.body, probe.signature)))
+  const results = await inPool(probes, options.concurrency ?? 1, (probe) => send(probe.body, probe.signature))
   probes.forEach((probe, i) => {
     const result = results[i] as Result
     rows.push({ name: probe.name, ...probe.judge(result), ...facts(result) })
   })
   return report(options, rows, started)
+}
+
+/** `work` for every item with at most `limit` in flight; the results in the items' order. */
+async function inPool<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await work(items[i] as T)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker))
+  return results
 }
 
 function facts(result: Result): { status?: number; ms: number } {
@@ -107,125 +113,6 @@ function noAnswer(result: { error: NetworkError }): Verdict {
   return { pass: false, reason: result.error.message }
 }
 
-function judgeGood(result: Result, field: string): CheckRow[] {
-  const name = 'good request'
-  if ('error' in result) {
-    const { ms } = result.error
-    const missing = { pass: false, reason: 'no answer to check (see the 5 s row)', ms }
-    return [
-      { name: `${name} → 200`, ...missing },
-      { name: `${name} → JSON content type`, ...missing },
-      { name: `${name} → valid profile`, ...missing },
-      {
-        name: `${name} → within 5 s`,
-        pass: false,
-        reason: `${result.error.message} — Talki gives up at 5 s; race the lookup against a deadline (e.g. 4 s) and answer 503`,
-        ms,
-      },
-      { name: 'Cache-Control: no-store', advisory: true, pass: false, reason: 'no answer to check', ms },
-    ]
-  }
-  const { answer } = result
-  const { status, ms } = answer
-  const rows: CheckRow[] = []
-  rows.push({ name: `${name} → 200`, status, ms, ...goodStatus(status, field, answer.body) })
-
-  const contentType = answer.headers['content-type']
-  rows.push({
-    name: `${name} → JSON content type`,
-    status,
-    ms,
-    ...(status !== 200
-      ? { pass: false, reason: 'no 200 answer to check' }
-      : isJsonContentType(contentType)
-        ? { pass: true, reason: contentType ?? '' }
-        : {
-            pass: false,
-            reason: `Content-Type is ${contentType ?? 'absent'}; answer with application/json`,
-          }),
-  })
-
-  const shape = status === 200 ? checkAnswerBody(answer.body) : undefined
-  rows.push({
-    name: `${name} → valid profile`,
-    status,
-    ms,
-    ...(shape === undefined
-      ? { pass: false, reason: 'no 200 answer to check' }
-      : shape.ok
-        ? {
-            pass: true,
-            reason:
-              `keys: ${Object.keys(shape.profile).join(', ') || '(none)'}` +
-              (shape.ignoredKeys.length > 0 ? `; Talki ignores ${shape.ignoredKeys.join(', ')}` : ''),
-          }
-        : {
-            pass: false,
-            reason: `${shape.reason}; name, email, plan are strings, fields values are scalars`,
-          }),
-  })
-
-  const margin = TALKI_TIMEOUT_MS - ms
-  rows.push({
-    name: `${name} → within 5 s`,
-    status,
-    ms,
-    ...(margin > 0
-      ? { pass: true, reason: `answered in ${ms} ms, ${margin} ms to spare` }
-      : {
-          pass: false,
-          reason: `answered in ${ms} ms, ${-margin} ms past Talki's 5 s: Talki would give up and retry`,
-        }),
-  })
-
-  const cacheControl = answer.headers['cache-control']
-  const noStore = cacheControl !== undefined && /(?:^|,)\s*no-store\s*(?:,|$)/i.test(cacheControl)
-  rows.push({
-    name: 'Cache-Control: no-store',
-    advisory: true,
-    status,
-    ms,
-    ...(noStore
-      ? { pass: true, reason: cacheControl }
-      : {
-          pass: false,
-          reason: `Cache-Control is ${cacheControl ?? 'absent'}; send no-store, the answer carries personal data`,
-        }),
-  })
-  return rows
-}
-
-function goodStatus(status: number, field: string, body: Buffer): Verdict {
-  if (status === 200) return { pass: true, reason: '200' }
-  const said = preview(body)
-  if (status === 401) {
-    return {
-      pass: false,
-      reason: `401${said} — a correct signature was refused: does the endpoint use this secret?`,
-    }
-  }
-  if (status === 404) {
-    return {
-      pass: false,
-      reason: `404${said} — the known user was not found: is --token a user the endpoint has?`,
-    }
-  }
-  if (status === 400) {
-    return {
-      pass: false,
-      reason: `400${said} — the body was refused: does the endpoint read the key "${field}"?`,
-    }
-  }
-  if (status >= 500)
-    return { pass: false, reason: `${status}${said} — the endpoint failed on the request Talki sends` }
-  return { pass: false, reason: `${status}${said} — Talki needs 200 with the profile` }
-}
-
-function preview(body: Buffer): string {
-  const text = bodyPreview(body, 60)
-  return text === '' ? '' : ` ${text}`
-}
-
 /** A bad signature must get 401: anything 2xx leaks a profile, anything 5xx is a crash an attacker can trigger. */
 function expect401(what: string, fix: string): (result: Result) => Verdict {
   return (result) => {
@@ -236,7 +123,10 @@ function expect401(what: string, fix: string): (result: Result) => Verdict {
       return { pass: false, reason: `${status} — accepted ${what}: verify the signature before answering` }
     }
     if (status >= 500) return { pass: false, reason: `${status} — crashed on ${what}: ${fix}` }
-    return { pass: false, reason: `got ${status}, expected 401 for ${what}` }
+    return {
+      pass: false,
+      reason: `got ${status}, expected 401 for ${what}: answer 401 whenever the signature does not verify`,
+    }
   }
 }
 
@@ -254,7 +144,10 @@ function expectVerified(what: string): (result: Result) => Verdict {
     }
     if (status === 400)
       return { pass: false, reason: `400 — ${what} was refused: ignore body keys you do not know` }
-    return { pass: false, reason: `got ${status}, expected 200 for ${what} with a good signature` }
+    return {
+      pass: false,
+      reason: `got ${status}, expected 200 for ${what} with a good signature: verify the raw bytes, then answer the profile`,
+    }
   }
 }
 
@@ -269,6 +162,28 @@ function expect4xx(what: string, fix: string, preferred?: number): (result: Resu
     return {
       pass: false,
       reason: `got ${status}, expected ${preferred ?? '4xx'} for ${what}: ${fix}`,
+    }
+  }
+}
+
+/** A token that names an inherited property, not a user: 404, never a profile read from a prototype. */
+function expectUnknown(name: string): (result: Result) => Verdict {
+  const fix = `look users up with a Map or Object.hasOwn, not plain-object indexing (users["${name}"] is inherited)`
+  return (result) => {
+    if ('error' in result) return noAnswer(result)
+    const { status } = result.answer
+    if (status === 404) return { pass: true, reason: '404' }
+    if (status >= 200 && status < 300)
+      return { pass: false, reason: `${status} — "${name}" was found as a user: ${fix}` }
+    if (status >= 500) {
+      return {
+        pass: false,
+        reason: `${status} — crashed on the unknown user "${name}": answer 404 when the lookup finds nobody, and ${fix}`,
+      }
+    }
+    return {
+      pass: false,
+      reason: `got ${status}, expected 404 for the unknown user "${name}": answer 404 for a token no user has`,
     }
   }
 }
@@ -366,6 +281,16 @@ function buildProbes(secret: string, field: string, token: string, goodBody: str
       signature: sign(secret, unknownBody),
       judge: expect4xx('an unknown user', 'answer 404 when the lookup finds nobody', 404),
     },
+    // A users table kept in a plain object answers these from Object.prototype: a 200, or a crash.
+    ...['__proto__', 'constructor'].map((name) => {
+      const body = talkiBody(field, name)
+      return {
+        name: `unknown user "${name}" → 404`,
+        body,
+        signature: sign(secret, body),
+        judge: expectUnknown(name),
+      }
+    }),
     {
       name: 'non-JSON body, good signature → 4xx',
       body: notJson,

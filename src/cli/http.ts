@@ -1,5 +1,4 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
-import { request as httpsRequest } from 'node:https'
 
 // A tiny POST client over node:http/node:https. Node's fetch refuses some ports (6000, 6665…) that an
 // integrator's endpoint may well use, and a deadline here covers connect, headers and body alike.
@@ -37,7 +36,9 @@ export interface PostOptions {
 }
 
 /** POSTs `body` and resolves with the whole answer, or rejects with a NetworkError. Never throws anything else. */
-export function post({ url, body, headers = {}, timeoutMs }: PostOptions): Promise<HttpAnswer> {
+export async function post({ url, body, headers = {}, timeoutMs }: PostOptions): Promise<HttpAnswer> {
+  // node:https (and TLS with it) is loaded only for an https:// URL: a local endpoint's start stays short.
+  const send = url.protocol === 'https:' ? (await import('node:https')).request : httpRequest
   const started = performance.now()
   const elapsed = () => Math.round(performance.now() - started)
   return new Promise((resolve, reject) => {
@@ -49,7 +50,6 @@ export function post({ url, body, headers = {}, timeoutMs }: PostOptions): Promi
       reject(error)
       req.destroy()
     }
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest
     const req = send(url, {
       method: 'POST',
       // No keep-alive pool: each call stands alone, as Talki's webhook calls do, and nothing lingers.

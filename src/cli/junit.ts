@@ -1,4 +1,5 @@
-import type { CheckReport, CheckRow } from './check.js'
+import type { CheckReport } from './check.js'
+import type { CheckRow } from './judge.js'
 
 // `check --junit FILE`: the report as JUnit XML, which CI systems show as test results. One <testcase>
 // per row; a failing row carries its reason as the <failure> message. A failing advisory row is a

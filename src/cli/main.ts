@@ -3,18 +3,18 @@ import { readFileSync, realpathSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { ConfigError } from '../mock/config.js'
+import { ConfigError } from '../mock/config-error.js'
 import { readSecretFile, secretFilePath } from '../mock/secret.js'
 import { DEFAULT_SEED_OPTIONS } from '../mock/seed-options.js'
 import { sign } from '../template/signature.js'
-import { formatJson, formatTable, runCheck } from './check.js'
 import { NetworkError } from './http.js'
-import { type Output, runSend, TALKI_TIMEOUT_MS } from './send.js'
-import { useColor } from './sidebar.js'
+import type { Output } from './send.js'
+import { TALKI_TIMEOUT_MS } from './talki.js'
 
 // `talki-endpoint`: plays Talki's side of Backend Connect. Exit codes (README: CLI): 0 success, 1 failure
 // (for `send`: Talki would show nothing), 2 usage error. Nothing here prints a stack trace for a network
-// failure or a bad argument: those are one line.
+// failure or a bad argument: those are one line. Each command imports what it needs when it runs, so
+// `sign` or `--help` never load zod or faker.
 
 export const DEFAULT_URL = 'http://127.0.0.1:3000/talki/customer'
 
@@ -69,21 +69,24 @@ X-Talki-Signature, a 5 s deadline, one retry 3 s after a timeout, connection err
 Prints each attempt, checks the answer against the contract and draws the ticket sidebar
 (no colours when NO_COLOR is set or output is not a terminal).
 
-Exit 0 when Talki would show the profile, 1 when it would show nothing or skip, 2 on a usage error.
+Exit 0 when Talki would show the profile, 1 when it would show nothing or skip (or check would fail
+the answer), 2 on a usage error.
 
 ${COMMON_HELP}`,
   check: `Usage: talki-endpoint check --token KNOWN [--url U] [--secret S] [--field NAME] [--timeout MS]
-                            [--json] [--junit FILE]
+                            [--json] [--junit FILE] [--concurrency N]
 
 Runs a conformance suite against any endpoint (yours): the good request (200, JSON, valid profile,
 within 5 s), bad signatures (missing, empty, short, long, non-hex, non-ASCII, "sha256=" prefix,
 wrong secret, another body's) → 401 and never 5xx, bodies signed as sent (odd whitespace, extra
-reordered keys, unicode) → 200, unknown user → 404, non-JSON body → 4xx. Cache-Control: no-store
+reordered keys, unicode) → 200, unknown users (a random one, "__proto__", "constructor") → 404,
+non-JSON body → 4xx. A 200 without any of name, email, plan, fields fails. Cache-Control: no-store
 is advised (a warning, not a failure). Each row says what to fix.
 
   --token KNOWN   a user token the endpoint knows (required)
   --json          print a machine-readable report instead of the table
   --junit FILE    also write the report as JUnit XML to FILE (one test case per row), for CI
+  --concurrency N probes in flight at once (default 1: one at a time, as Talki sends them; raise it to stress)
 
 Exit 0 when every case passes, 1 when one fails (or the endpoint cannot be reached), 2 on a usage error
 (including a --junit FILE that cannot be written).
@@ -214,6 +217,7 @@ async function sendCommand(args: string[], io: Io): Promise<number> {
   if (token === undefined || positionals.length > 1) throw new UsageError('send takes exactly one TOKEN')
   if (token === '') throw new UsageError('TOKEN must not be empty')
   const common = await commonValues(values, io.env)
+  const [{ runSend }, { useColor }] = await Promise.all([import('./send.js'), import('./sidebar.js')])
   const result = await runSend({ ...common, token, out: io.stdout, color: useColor(io.env, io.stdout) })
   return result.exitCode
 }
@@ -226,6 +230,7 @@ async function checkCommand(args: string[], io: Io): Promise<number> {
       token: { type: 'string' },
       json: { type: 'boolean' },
       junit: { type: 'string' },
+      concurrency: { type: 'string' },
     },
     allowPositionals: true,
   })
@@ -235,8 +240,13 @@ async function checkCommand(args: string[], io: Io): Promise<number> {
     throw new UsageError('--token KNOWN is required: a user token the endpoint knows')
   }
   if (values.junit === '') throw new UsageError('--junit needs a FILE name')
+  const concurrency = integer('--concurrency', values.concurrency, 1, 1, 100)
   const common = await commonValues(values, io.env)
-  const report = await runCheck({ ...common, token: values.token })
+  const [{ formatJson, formatTable, runCheck }, { useColor }] = await Promise.all([
+    import('./check.js'),
+    import('./sidebar.js'),
+  ])
+  const report = await runCheck({ ...common, token: values.token, concurrency })
   io.stdout.write(
     values.json ? formatJson(report) : formatTable(report, { color: useColor(io.env, io.stdout) }),
   )

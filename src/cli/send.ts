@@ -1,70 +1,15 @@
-import { type Profile, ProfileSchema } from '../mock/contract.js'
+import type { Profile } from '../mock/contract.js'
 import { sign } from '../template/signature.js'
 import { bodyPreview, type HttpAnswer, NetworkError, post } from './http.js'
+import { checkAnswerBody, judgeGood } from './judge.js'
 import { renderSidebar } from './sidebar.js'
+import { TALKI_RETRY_DELAY_MS, talkiBody, talkiHeaders } from './talki.js'
 
 // Plays Talki's side of Backend Connect: the body Talki builds, the headers it sends, its 5 s timeout
 // and its single retry 3 s after a failure, then the verdict an operator would see.
 
-/** Talki's deadline for an answer (vendor page: "must respond within 5 seconds"). */
-export const TALKI_TIMEOUT_MS = 5000
-/** Talki's pause before its one retry (vendor page: "retries once after 3 seconds, then silently skips"). */
-export const TALKI_RETRY_DELAY_MS = 3000
-
-/** The keys Talki reads from an answer; any other key is ignored. */
-const PROFILE_KEYS = new Set(Object.keys(ProfileSchema.shape))
-
 export interface Output {
   write(text: string): unknown
-}
-
-/** The body exactly as Talki builds it: one key, compact JSON. */
-export function talkiBody(field: string, token: string): string {
-  return JSON.stringify({ [field]: token })
-}
-
-/** The headers Talki sends with a body signed under `secret`. */
-export function talkiHeaders(signature: string): Record<string, string> {
-  return {
-    'Content-Type': 'application/json',
-    'X-Talki-Signature': signature,
-    'User-Agent': 'talki-endpoint-cli',
-  }
-}
-
-export type AnswerVerdict =
-  | { ok: true; profile: Profile; ignoredKeys: string[] }
-  | { ok: false; reason: string }
-
-/** Checks a 200 answer's body against the contract: a JSON object with only the documented types. */
-export function checkAnswerBody(body: Buffer): AnswerVerdict {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(body.toString('utf8'))
-  } catch {
-    const start = body.toString('utf8', 0, 40).replace(/\s+/g, ' ')
-    return { ok: false, reason: `the answer is not JSON (starts with ${JSON.stringify(start)})` }
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    const kind = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`
-    return { ok: false, reason: `the answer is ${kind}, not a JSON object` }
-  }
-  const result = ProfileSchema.safeParse(parsed)
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const where = issue.path.length > 0 ? issue.path.join('.') : '(root)'
-      // A bad `fields` value fails every branch of the union; say what the branches accept.
-      const message = issue.code === 'invalid_union' ? 'expected a string, number or boolean' : issue.message
-      return `${where}: ${message.replace(/^Invalid input: /, '')}`
-    })
-    return { ok: false, reason: `the answer breaks the contract — ${problems.join('; ')}` }
-  }
-  const ignoredKeys = Object.keys(parsed).filter((key) => !PROFILE_KEYS.has(key))
-  return { ok: true, profile: result.data, ignoredKeys }
-}
-
-export function isJsonContentType(value: string | undefined): boolean {
-  return value !== undefined && /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(value.trim())
 }
 
 export type Attempt =
@@ -84,6 +29,7 @@ export interface SendOptions {
 }
 
 export interface SendResult {
+  /** 1 whenever `check` would fail the answer, even one Talki might still show (a text/plain 200, one past 5 s). */
   exitCode: 0 | 1
   /** What Talki would do: show the profile, show nothing (4xx or a bad answer), or skip (both attempts down). */
   outcome: 'show' | 'nothing' | 'skip'
@@ -130,14 +76,12 @@ export async function runSend(options: SendOptions): Promise<SendResult> {
     out.write(`Talki would show nothing: the endpoint answered ${last.status}${hint ? ` (${hint})` : ''}.\n`)
     return { exitCode: 1, outcome: 'nothing', attempts }
   }
+  // The same judgement as `check`'s good-request rows: exit 1 whenever one of them would fail.
+  const failed = judgeGood({ answer: last.answer }, field).filter((row) => !row.pass && !row.advisory)
   const verdict = checkAnswerBody(last.answer.body)
   if (!verdict.ok) {
     out.write(`Talki would show nothing: ${verdict.reason}.\n`)
     return { exitCode: 1, outcome: 'nothing', attempts }
-  }
-  const contentType = last.answer.headers['content-type']
-  if (!isJsonContentType(contentType)) {
-    out.write(`note: Content-Type is ${contentType ?? 'missing'}; answer with application/json.\n`)
   }
   if (verdict.ignoredKeys.length > 0) {
     out.write(`note: Talki ignores these keys: ${verdict.ignoredKeys.join(', ')}\n`)
@@ -149,7 +93,9 @@ export async function runSend(options: SendOptions): Promise<SendResult> {
       : 'answer matches the contract but is empty. Talki would show an empty customer panel:\n',
   )
   out.write(`${renderSidebar(verdict.profile, { color })}\n`)
-  return { exitCode: 0, outcome: 'show', attempts, profile: verdict.profile }
+  for (const row of failed) out.write(`FAIL  ${row.name}: ${row.reason}\n`)
+  if (failed.length > 0) out.write('talki-endpoint check would fail this answer: fix the FAIL lines above.\n')
+  return { exitCode: failed.length > 0 ? 1 : 0, outcome: 'show', attempts, profile: verdict.profile }
 }
 
 async function attemptOnce(

@@ -42,19 +42,29 @@ export function printable(text: string, max = 60): string {
     const control = code < 0x20 || (code >= 0x7f && code <= 0x9f)
     clean += control ? `\\x${code.toString(16).padStart(2, '0')}` : ch
   }
-  const graphemes = [...segmenter.segment(clean)].map((part) => part.segment)
+  const graphemes = graphemesOf(clean)
   return graphemes.length > max ? `${graphemes.slice(0, max - 1).join('')}…` : clean
 }
 
-const segmenter = new Intl.Segmenter('en', { granularity: 'grapheme' })
+/** Printable ASCII: one character is one grapheme and one column, no segmenter needed. */
+const PLAIN = /^[\x20-\x7e]*$/
+let segmenter: Intl.Segmenter | undefined
+
+/** Made on first use: creating it loads ICU's break rules (~20 ms), which an ASCII profile never needs. */
+function graphemesOf(text: string): string[] {
+  if (PLAIN.test(text)) return [...text]
+  segmenter ??= new Intl.Segmenter('en', { granularity: 'grapheme' })
+  return Array.from(segmenter.segment(text), (part) => part.segment)
+}
 const WIDE =
   /[\p{Emoji_Presentation}\u1100-\u115f\u2e80-\u303e\u3041-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{20000}-\u{3fffd}]|\p{Extended_Pictographic}\ufe0f/u
 const ZERO = /^[\p{Mn}\p{Me}\p{Cf}]+$/u
 
 /** Terminal columns: CJK and emoji take two, combining marks none, so the box's right edge lines up. */
 export function width(text: string): number {
+  if (PLAIN.test(text)) return text.length
   let columns = 0
-  for (const { segment } of segmenter.segment(text)) {
+  for (const segment of graphemesOf(text)) {
     columns += WIDE.test(segment) ? 2 : ZERO.test(segment) ? 0 : 1
   }
   return columns

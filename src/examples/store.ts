@@ -20,7 +20,8 @@ export async function openExampleStore(config: ExampleConfig): Promise<ExampleSt
   if (config.databaseUrl !== undefined) {
     // Loaded only when used: an example on the Map store never loads pg.
     const { createPostgresStore, ensureUsersTable } = await import('../template/postgres-store.js')
-    const { connectPostgres, maskUrl } = await import('../mock/postgres-users.js')
+    const { connectPostgres } = await import('../mock/postgres-users.js')
+    const { maskUrl } = await import('../mock/mask-url.js')
     const pool = await connectPostgres({ url: config.databaseUrl, lookupTimeoutMs: config.lookupTimeoutMs })
     try {
       const inserted = await ensureUsersTable(pool, users)

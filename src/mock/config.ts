@@ -2,14 +2,17 @@ import { isIP } from 'node:net'
 import { hostname } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
+import { ConfigError } from './config-error.js'
+import type { LogFormat } from './log.js'
 import { parseSimulateText, type SimulationSpec } from './simulation/scenarios.js'
 
 // The only file that reads process.env. Every variable is validated here; a bad value becomes a
 // ConfigError whose message is the one line printed before exit 1.
 
-export class ConfigError extends Error {}
+export { ConfigError }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+const LOG_FORMATS = ['json', 'pretty'] as const satisfies readonly LogFormat[]
 
 /** The committed seed, found from this file so it resolves the same from src/ (tsx) and dist/ (built). */
 export const SEED_FILE = fileURLToPath(new URL('../../data/seed.json', import.meta.url))
@@ -36,16 +39,25 @@ const byteSize = z.string().transform((value, ctx) => {
   return bytes
 })
 
+// A refused list names the item (never its value): "TALKI_SECRET item 2 of 2 has trailing white space".
 const secretList = z.string().transform((value, ctx) => {
   const secrets = value.split(',')
-  for (const secret of secrets) {
-    if (secret === '') {
-      ctx.addIssue({ code: 'custom', message: 'must not be empty or hold an empty item' })
-      return z.NEVER
-    }
-    if (secret.trim() !== secret) {
-      ctx.addIssue({ code: 'custom', message: 'must not start or end with white space (a stray newline?)' })
-      return z.NEVER
+  const problem = (message: string) => {
+    ctx.addIssue({ code: 'custom', message })
+    return z.NEVER
+  }
+  if (value === '') return problem('is empty: give a secret, or unset it to use the development secret')
+  for (const [i, secret] of secrets.entries()) {
+    const item = secrets.length === 1 ? '' : `item ${i + 1} of ${secrets.length} `
+    if (secret === '') return problem(`${item}is empty (a stray comma?)`)
+    const leading = secret.trimStart() !== secret
+    const trailing = secret.trimEnd() !== secret
+    if (leading || trailing) {
+      const where = leading && trailing ? 'leading and trailing' : leading ? 'leading' : 'trailing'
+      const hint = secrets.length > 1 && leading ? ' (write the list without spaces after commas)' : ''
+      return problem(
+        `${item}has ${where} white space${trailing && !leading ? ' (a stray newline?)' : ''}${hint}`,
+      )
     }
   }
   return secrets
@@ -90,6 +102,7 @@ const EnvSchema = z.object({
     })
     .optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  LOG_FORMAT: z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` }).optional(),
   BODY_LIMIT: byteSize.default(16 * 1024),
   LOOKUP_TIMEOUT_MS: integer(1, 600_000).default(4000),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
@@ -126,6 +139,8 @@ export interface Config {
   seedFile: string
   simulate: SimulationSpec | undefined
   logLevel: (typeof LOG_LEVELS)[number]
+  /** `undefined`: pretty on a terminal, JSON when piped. */
+  logFormat: LogFormat | undefined
   bodyLimit: number
   lookupTimeoutMs: number
   shutdownTimeoutMs: number
@@ -182,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedFile: SEED_FILE,
     simulate: e.SIMULATE,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     bodyLimit: e.BODY_LIMIT,
     lookupTimeoutMs: e.LOOKUP_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -40,13 +40,7 @@ export type UserRecord = z.infer<typeof UserRecordSchema>
 /** The file behind the store: `data/seed.json` and `data/db.json` share it. */
 export const StoreFileSchema = z.object({ users: z.array(z.unknown()) }).strict()
 
-/**
- * The file layout shared by the seed and the store: `{"users":[` then one compact record per line.
- * Diff-friendly, written piece by piece rather than as one giant string, and read one line at a time.
- */
-export const FILE_HEAD = '{"users":[\n'
-export const FILE_SEPARATOR = ',\n'
-export const FILE_TAIL = '\n]}\n'
+export { FILE_HEAD, FILE_SEPARATOR, FILE_TAIL } from './file-layout.js'
 
 /** A UserRecord's keys but `simulate`: the store's fast paths read a record made of these alone. */
 export const PLAIN_RECORD_KEYS = ['userToken', 'name', 'email', 'plan', 'fields'] as const

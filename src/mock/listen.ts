@@ -1,4 +1,6 @@
 import type { Server } from 'node:http'
+import { ConfigError } from './config-error.js'
+import { hostPort } from './startup-log.js'
 
 // Listening on a port, shared by the server (main.ts) and the integrator examples (src/examples/).
 
@@ -11,16 +13,58 @@ export const SERVER_OPTIONS = {
   connectionsCheckingInterval: 1_000,
 }
 
-/** Listens and resolves with the port (the one chosen when `port` is 0). */
-export function listen(server: Server, port: number, host: string): Promise<number> {
+/** The variables that set a server's port and address, named when the system refuses them. */
+export interface ListenVariables {
+  port: string
+  host: string
+}
+
+const ENDPOINT_VARIABLES: ListenVariables = { port: 'PORT', host: 'HOST' }
+
+/**
+ * Listens and resolves with the port (the one chosen when `port` is 0), or throws a ConfigError naming
+ * the variable to change when the port or address is refused.
+ */
+export function listen(
+  server: Server,
+  port: number,
+  host: string,
+  names: ListenVariables = ENDPOINT_VARIABLES,
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject)
+    const refused = (error: NodeJS.ErrnoException) => reject(listenError(error, port, host, names))
+    server.once('error', refused)
     server.listen(port, host, () => {
-      server.off('error', reject)
+      server.off('error', refused)
       const address = server.address()
       resolve(typeof address === 'object' && address ? address.port : port)
     })
   })
+}
+
+function listenError(
+  error: NodeJS.ErrnoException,
+  port: number,
+  host: string,
+  names: ListenVariables,
+): Error {
+  const where = hostPort(host, port)
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return new ConfigError(
+        `${names.port} ${port} is in use (${where}): stop what listens there, or set ${names.port}=<another port> (${names.port}=0 picks a free one)`,
+      )
+    case 'EACCES':
+      return new ConfigError(
+        `${names.port} ${port} needs privileges this process lacks (${where}): set ${names.port} to 1024 or above`,
+      )
+    case 'EADDRNOTAVAIL':
+      return new ConfigError(
+        `${names.host} ${host} is not an address of this machine: set ${names.host}=127.0.0.1 or 0.0.0.0`,
+      )
+    default:
+      return error
+  }
 }
 
 /** A URL a local client can open: 0.0.0.0 and :: shown as 127.0.0.1, IPv6 in brackets. */

@@ -94,3 +94,46 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   const options = { level, base: undefined, redact: { paths: REDACT, censor: '[redacted]' } }
   return pino(options, destination ?? batchedStdout())
 }
+
+export type LogFormat = 'json' | 'pretty'
+
+/**
+ * The server's logger on stdout: human-readable lines on a terminal, one JSON object per line when piped;
+ * `format` (LOG_FORMAT) overrides the guess. pino-pretty is loaded only for pretty lines, and formats each
+ * JSON line synchronously into the same batched writer, so order and the exit flush stay as for JSON.
+ */
+export async function createServerLogger(level: string, format: LogFormat | undefined): Promise<Logger> {
+  if ((format ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'json') return createLogger(level)
+  const { prettyFactory } = await import('pino-pretty')
+  const prettify = prettyFactory({
+    singleLine: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: HEADLINE_KEYS.join(','),
+    messageFormat: headline,
+  })
+  const lines = batchedStdout()
+  return createLogger(level, {
+    write: (line: string) => lines.write(prettify(line)),
+    flush: (done?: (error?: Error) => void) => lines.flush(done),
+  } as DestinationStream)
+}
+
+/** Fields a pretty line reads as part of its message rather than as trailing JSON. */
+const HEADLINE_KEYS = ['address', 'url', 'file', 'engine', 'users']
+
+/** `endpoint listening on 0.0.0.0:3000 — http://127.0.0.1:3000/talki/customer`, from the line's fields. */
+export function headline(log: Record<string, unknown>, messageKey: string): string {
+  const field = (key: string) => (typeof log[key] === 'string' ? (log[key] as string) : undefined)
+  const address = field('address')
+  const url = field('url')
+  return [
+    String(log[messageKey] ?? ''),
+    field('engine'),
+    address && `on ${address}`,
+    url && (address ? `— ${url}` : url),
+    field('file'),
+    typeof log.users === 'number' && `(${log.users} users)`,
+  ]
+    .filter(Boolean)
+    .join(' ')
+}

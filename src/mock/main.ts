@@ -4,11 +4,13 @@ import { sign } from '../template/signature.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { createEndpointApp } from './endpoint.js'
 import { listen, reachableUrl, SERVER_OPTIONS } from './listen.js'
-import { createLogger, type Logger } from './log.js'
+import { createServerLogger, type Logger } from './log.js'
+import { maskUrl } from './mask-url.js'
 import { EngineStartError, type Readiness } from './readiness.js'
 import { ensureSecret } from './secret.js'
 import { createSharedState } from './shared-state.js'
 import { fillDefaults, isDown, type Simulation } from './simulation/scenarios.js'
+import { hostPort, logStartup } from './startup-log.js'
 import { openJsonStore, StoreError, type UserStore } from './store.js'
 
 // The composition root and the only file with top-level effects: read the configuration, open the
@@ -25,12 +27,13 @@ function printCreatedSecret(config: Config, secret: string, file: string, url: s
 
 async function main(): Promise<void> {
   const config = loadConfig()
-  const logger = createLogger(config.logLevel)
+  const logger = await createServerLogger(config.logLevel, config.logFormat)
   const { secrets, created, file } = await ensureSecret(config)
   const store = await openStore(config, logger)
 
   const startup = config.simulate ? fillDefaults(config.simulate) : null
-  const onReopen = () => logger.info({ url: endpointUrl }, 'endpoint listening')
+  // Not "endpoint listening" again: the server did not restart, its port reopened.
+  const onReopen = () => logger.info({ url: endpointUrl }, 'endpoint back up after down')
   const state = config.redisUrl
     ? await sharedInRedis(config, config.redisUrl, startup, logger, onReopen)
     : inProcess(startup, onReopen)
@@ -66,27 +69,55 @@ async function main(): Promise<void> {
   // SIMULATE=down:N on a fixed port: the port opens N ms after start (with PORT=0 it listens first, to
   // learn its port, and closes at once).
   const opensLater = isDown(startup) && config.port !== 0
-  const port = opensLater ? config.port : await listen(endpointServer, config.port, config.host)
+  const port = opensLater
+    ? config.port
+    : await listen(endpointServer, config.port, config.host, { port: 'PORT', host: 'HOST' })
   const endpointUrl = reachableUrl(config.host, port, config.endpointPath)
   downtime.attach(endpointServer, { port, host: config.host })
-  if (isDown(startup)) {
-    downtime.start(startup.durationMs)
-    logger.info({ url: endpointUrl, durationMs: startup.durationMs }, 'endpoint down at start (SIMULATE)')
-  } else logger.info({ url: endpointUrl }, 'endpoint listening')
-  // Printed once the port is known, so the example request names the real one (PORT=0 picks it).
-  if (created && file) {
-    logger.flush()
-    printCreatedSecret(config, created, file, endpointUrl)
-  }
+  if (isDown(startup)) downtime.start(startup.durationMs)
 
   let adminServer: Server | undefined
+  let adminPort = 0
   if (config.adminPort !== 0) {
     // Loaded only when enabled: with ADMIN_PORT=0 none of the admin code (OpenAPI, static files) is loaded.
     const { createAdminApp } = await import('./admin/app.js')
-    const admin = createAdminApp({ ...config, ...state.admin, readiness, store, logger })
+    const admin = createAdminApp({ ...config, ...state.admin, readiness, store, logger, endpointPort: port })
     adminServer = createServer(SERVER_OPTIONS, admin)
-    const port = await listen(adminServer, config.adminPort, config.adminHost)
-    logger.info({ url: reachableUrl(config.adminHost, port, '/') }, 'admin listening')
+    adminPort = await listen(adminServer, config.adminPort, config.adminHost, {
+      port: 'ADMIN_PORT',
+      host: 'ADMIN_HOST',
+    })
+  }
+
+  logStartup(logger, {
+    endpoint: {
+      address: hostPort(config.host, port),
+      url: endpointUrl,
+      ...(isDown(startup) ? { downForMs: startup.durationMs } : {}),
+    },
+    admin: adminServer && {
+      address: hostPort(config.adminHost, adminPort),
+      url: reachableUrl(config.adminHost, adminPort, '/'),
+    },
+    store: {
+      engine: config.databaseUrl ? 'PostgreSQL' : 'JSON file',
+      where: config.databaseUrl ? maskUrl(config.databaseUrl) : config.dataFile,
+      users: (await store.list({ offset: 0, limit: 0 })).total,
+    },
+    state: config.redisUrl
+      ? {
+          engine: `Redis, shared by replicas (prefix ${config.redisPrefix}, replica ${config.replicaId})`,
+          where: maskUrl(config.redisUrl),
+        }
+      : { engine: 'in memory (this process)' },
+    secret: file
+      ? { source: 'file', file, created: created !== undefined }
+      : { source: 'TALKI_SECRET', count: secrets.length },
+  })
+  // Printed once the ports are known, so the example request names the real one (PORT=0 picks it).
+  if (created && file) {
+    logger.flush()
+    printCreatedSecret(config, created, file, endpointUrl)
   }
 
   let stopping = false
@@ -124,7 +155,7 @@ async function openStore(config: Config, logger: Logger): Promise<UserStore> {
     return openJsonStore({ file: config.dataFile, seedFile: config.seedFile })
   }
   // Loaded only when used: the embedded default never loads pg.
-  const { maskUrl, openPostgresStore } = await import('./postgres-users.js')
+  const { openPostgresStore } = await import('./postgres-users.js')
   const store = await openPostgresStore({ ...config, url: config.databaseUrl, logger })
   logger.info({ database: maskUrl(config.databaseUrl) }, 'users in PostgreSQL')
   return store
@@ -197,8 +228,6 @@ main().catch((error: unknown) => {
   // A bad configuration or store file stops the start with one line that names it.
   if (error instanceof ConfigError || error instanceof StoreError || error instanceof EngineStartError)
     process.stderr.write(`${(error as Error).message}\n`)
-  else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-    process.stderr.write(`Cannot listen: ${(error as Error).message}\n`)
-  } else process.stderr.write(`Cannot start: ${(error as Error).stack ?? String(error)}\n`)
+  else process.stderr.write(`Cannot start: ${(error as Error).stack ?? String(error)}\n`)
   process.exit(1)
 })

@@ -10,6 +10,7 @@ import {
 import { type UserRecord, UserRecordSchema } from './contract.js'
 import { describeIssue, oneLine } from './json-store/load.js'
 import type { Logger } from './log.js'
+import { maskUrl } from './mask-url.js'
 import { readUserFile, StoreError, type UserStore } from './store.js'
 
 // The mock's store on PostgreSQL (DATABASE_URL): the template's table and `find`
@@ -143,17 +144,6 @@ function checked(user: UserRecord): UserRecord {
   const parsed = UserRecordSchema.safeParse(user)
   if (parsed.success) return parsed.data
   throw new StoreError(`${TABLE}: ${describeIssue(`user ${JSON.stringify(user.userToken)}`, parsed.error)}`)
-}
-
-/** `postgres://talki:***@db:5432/talki`: the URL with its password masked, for messages and logs. */
-export function maskUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password) parsed.password = '***'
-    return parsed.toString()
-  } catch {
-    return '(not a URL)'
-  }
 }
 
 function reasonOf(error: unknown): string {

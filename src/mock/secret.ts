@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { ConfigError } from './config.js'
+import { ConfigError } from './config-error.js'
 
 // The development secret: when TALKI_SECRET is unset (and not in production), a random secret is
 // created once in `.secret` beside DATA_FILE, mode 0600, and reused by the server and the CLI.

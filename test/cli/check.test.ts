@@ -4,6 +4,7 @@ import { correctEndpoint } from './fixtures/correct-endpoint.js'
 import { flaskSamplePort } from './fixtures/flask-sample-port.js'
 import { closedPort, FIXTURE_SECRET, KNOWN_TOKEN, listen, type Running } from './fixtures/listen.js'
 import { reserialisingEndpoint } from './fixtures/reserialising-endpoint.js'
+import { singleWorkerEndpoint } from './fixtures/single-worker-endpoint.js'
 import { vendorNodeSample } from './fixtures/vendor-node-sample.js'
 
 let running: Running | undefined
@@ -12,14 +13,18 @@ afterEach(async () => {
   running = undefined
 })
 
-async function checkAgainst(handler: Parameters<typeof listen>[0], timeoutMs = 5000): Promise<CheckReport> {
+async function checkAgainst(
+  handler: Parameters<typeof listen>[0],
+  options: { timeoutMs?: number; concurrency?: number } = {},
+): Promise<CheckReport> {
   running = await listen(handler)
   return runCheck({
     url: running.url,
     token: KNOWN_TOKEN,
     secret: FIXTURE_SECRET,
     field: 'userToken',
-    timeoutMs,
+    timeoutMs: options.timeoutMs ?? 5000,
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
   })
 }
 
@@ -58,6 +63,8 @@ describe('check', () => {
       'reordered keys, signed as sent → 200',
       'unicode body, signed as sent → 200',
       'unknown user → 404',
+      'unknown user "__proto__" → 404',
+      'unknown user "constructor" → 404',
       'non-JSON body, good signature → 4xx',
       'body without "userToken" → 4xx',
     ])
@@ -96,6 +103,8 @@ describe('check', () => {
     expect(failing(report)).toEqual([
       'non-ASCII signature → 401',
       'unknown user → 404',
+      'unknown user "__proto__" → 404',
+      'unknown user "constructor" → 404',
       'non-JSON body, good signature → 4xx',
       'body without "userToken" → 4xx',
     ])
@@ -131,8 +140,8 @@ describe('check', () => {
     )
   })
 
-  it('names a slow endpoint (5.5 s) and stays bounded by about two timeouts', async () => {
-    const report = await checkAgainst(correctEndpoint({ delayMs: 5500 }))
+  it('names a slow endpoint (5.5 s) and, with --concurrency 20, stays bounded by about two timeouts', async () => {
+    const report = await checkAgainst(correctEndpoint({ delayMs: 5500 }), { concurrency: 20 })
     expect(row(report, 'good request → within 5 s')).toMatchObject({ pass: false })
     expect(row(report, 'good request → within 5 s').reason).toMatch(
       /^no answer within 5000 ms — Talki gives up at 5 s/,
@@ -140,6 +149,68 @@ describe('check', () => {
     expect(row(report, 'unknown user → 404').pass).toBe(true)
     expect(report.ms).toBeLessThan(11_000)
   }, 30_000)
+
+  it('fails a profile wrapped in {"data":…}: Talki would show an empty panel', async () => {
+    const report = await checkAgainst(
+      correctEndpoint({ answer: { data: { name: 'Alice Johnson', plan: 'pro' } } }),
+    )
+    expect(failing(report)).toEqual(['good request → valid profile'])
+    expect(row(report, 'good request → valid profile').reason).toBe(
+      'the profile is wrapped in "data": Talki reads name, email, plan and fields at the top level and would show an empty panel — answer the object inside "data" itself',
+    )
+  })
+
+  it('fails a renamed profile (fullName, mail) and passes an empty one ({} is a user with nothing to show)', async () => {
+    const renamed = await checkAgainst(
+      correctEndpoint({ answer: { fullName: 'Alice Johnson', mail: 'a@x.io' } }),
+    )
+    expect(failing(renamed)).toEqual(['good request → valid profile'])
+    expect(row(renamed, 'good request → valid profile').reason).toBe(
+      'the answer has none of name, email, plan, fields, only fullName, mail: Talki would show an empty panel — rename them to name, email, plan, and put anything else inside fields',
+    )
+    await running?.close()
+    const empty = await checkAgainst(correctEndpoint({ answer: {} }))
+    expect(failing(empty)).toEqual([])
+  })
+
+  it('fails users kept in a plain object: "__proto__" and "constructor" are found', async () => {
+    const report = await checkAgainst(correctEndpoint({ plainObjectUsers: true }))
+    expect(failing(report)).toEqual(['unknown user "__proto__" → 404', 'unknown user "constructor" → 404'])
+    expect(row(report, 'unknown user "__proto__" → 404').reason).toBe(
+      '200 — "__proto__" was found as a user: look users up with a Map or Object.hasOwn, not plain-object indexing (users["__proto__"] is inherited)',
+    )
+  })
+
+  it('passes a correct single-worker endpoint (one request at a time, 1.5 s lookups): probes go one by one', async () => {
+    const report = await checkAgainst(singleWorkerEndpoint())
+    expect(failing(report)).toEqual([])
+    expect(report.ok).toBe(true)
+    const slowest = Math.max(...report.rows.map((r) => r.ms ?? 0))
+    expect(slowest).toBeLessThan(3000)
+  }, 40_000)
+
+  it("--concurrency 20 stresses the same single worker until its queue passes Talki's 5 s", async () => {
+    const report = await checkAgainst(singleWorkerEndpoint(), { concurrency: 20 })
+    expect(report.ok).toBe(false)
+    expect(report.rows.some((r) => r.reason.startsWith('no answer within 5000 ms'))).toBe(true)
+  }, 40_000)
+
+  it('says what to change on every failing row, even for an endpoint that answers 403 to everything', async () => {
+    const report = await checkAgainst((req, res) => {
+      req.resume()
+      req.on('end', () =>
+        res.writeHead(403, { 'Content-Type': 'application/json' }).end('{"error":"forbidden"}'),
+      )
+    })
+    const failed = report.rows.filter((r) => !r.pass)
+    expect(failed.length).toBeGreaterThan(10)
+    for (const r of failed) {
+      expect({ name: r.name, reason: r.reason }).toEqual({
+        name: r.name,
+        reason: expect.stringMatching(/(: |; | — ).*\b(answer|verify|compute|check|is --token|does|fix)/),
+      })
+    }
+  })
 
   it('fails cleanly with one row on a closed port', async () => {
     const url = await closedPort()
@@ -167,11 +238,11 @@ describe('check', () => {
     expect(table).toMatch(/^FAIL {2}short signature → 401 +500 — crashed/m)
     expect(table).toMatch(/^WARN {2}Cache-Control: no-store +Cache-Control is absent/m)
     expect(table.trimEnd().split('\n').at(-1)).toMatch(
-      /^14 passed, 5 failed, 1 warning in \d+ ms — not ready for Talki/,
+      /^16 passed, 5 failed, 1 warning in \d+ ms — not ready for Talki/,
     )
     expect(formatTable(report, { color: true })).toContain('\x1b[31mFAIL\x1b[0m')
     const json = JSON.parse(formatJson(report))
-    expect(json).toMatchObject({ ok: false, passed: 14, failed: 5, warnings: 1, token: KNOWN_TOKEN })
+    expect(json).toMatchObject({ ok: false, passed: 16, failed: 5, warnings: 1, token: KNOWN_TOKEN })
     expect(json.rows[7]).toMatchObject({ name: 'short signature → 401', pass: false, status: 500 })
   })
 })

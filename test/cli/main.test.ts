@@ -97,6 +97,10 @@ describe('usage', () => {
     [['help', 'toString'], 'unknown command "toString"'],
     [['check', '--secret', 's'], '--token KNOWN is required'],
     [['check', '--token', 'x', '--secret', 's', '--url', 'ftp://x'], '--url must be http:// or https://'],
+    [
+      ['check', '--token', 'x', '--secret', 's', '--concurrency', '0'],
+      '--concurrency must be a whole number from 1 to 100, not "0"',
+    ],
     [['send', 'x', '--secret', 's', '--timeout', 'soon'], '--timeout must be a whole number'],
     [['send', '--secret', 's'], 'send takes exactly one TOKEN'],
     [['send', 'x', '--bogus'], "Unknown option '--bogus'"],
@@ -165,7 +169,7 @@ describe('the binary', () => {
       cli(['check', '--url', good.url.href]),
     ])
     expect(pass.code).toBe(0)
-    expect(pass.stdout).toMatch(/20 passed, 0 failed, 0 warnings in \d+ ms — ready for Talki/)
+    expect(pass.stdout).toMatch(/22 passed, 0 failed, 0 warnings in \d+ ms — ready for Talki/)
     expect(fail.code).toBe(1)
     expect(JSON.parse(fail.stdout)).toMatchObject({ ok: false, failed: 5 })
     expect(down.code).toBe(1)

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { checkAnswerBody, runSend, type SendOptions, talkiBody } from '../../src/cli/send.js'
+import { runCheck } from '../../src/cli/check.js'
+import { checkAnswerBody } from '../../src/cli/judge.js'
+import { runSend, type SendOptions } from '../../src/cli/send.js'
+import { talkiBody } from '../../src/cli/talki.js'
 import { correctEndpoint } from './fixtures/correct-endpoint.js'
 import { closedPort, FIXTURE_SECRET, KNOWN_TOKEN, listen, type Running } from './fixtures/listen.js'
 
@@ -97,6 +100,34 @@ describe('send', () => {
     expect(text()).toContain(
       'Talki would show nothing: the answer breaks the contract — plan: expected string, received number.',
     )
+  })
+
+  it('exits 1 exactly when check fails the same answer (one judgement for both)', async () => {
+    const textPlain: Parameters<typeof listen>[0] = (req, res) => {
+      req.resume()
+      req.on('end', () => res.writeHead(200, { 'Content-Type': 'text/plain' }).end('{"name":"Alice"}'))
+    }
+    const cases: [string, Parameters<typeof listen>[0], 0 | 1][] = [
+      ['a correct endpoint', correctEndpoint(), 0],
+      ['an empty profile', correctEndpoint({ answer: {} }), 0],
+      ['extra keys beside the profile', correctEndpoint({ answer: { name: 'A', id: 7 } }), 0],
+      ['a wrapped profile', correctEndpoint({ answer: { data: { name: 'A' } } }), 1],
+      ['a renamed profile', correctEndpoint({ answer: { fullName: 'A' } }), 1],
+      ['a wrong type', correctEndpoint({ answer: { name: 'A', plan: 3 } }), 1],
+      ['a text/plain answer', textPlain, 1],
+    ]
+    for (const [what, handler, expected] of cases) {
+      running = await listen(handler)
+      const { out, text } = capture()
+      const sent = await runSend(options(running.url, KNOWN_TOKEN, out))
+      const checked = await runCheck({ ...options(running.url, KNOWN_TOKEN, out), concurrency: 4 })
+      const goodFails = checked.rows.some((row) => row.name.startsWith('good request') && !row.pass)
+      expect({ what, send: sent.exitCode }).toEqual({ what, send: expected })
+      expect({ what, checkFails: goodFails }).toEqual({ what, checkFails: expected === 1 })
+      if (expected === 1) expect(text()).toMatch(/Talki would show nothing: |check would fail this answer/)
+      await running.close()
+      running = undefined
+    }
   })
 
   it('signs the body Talki builds, with the configured field', async () => {

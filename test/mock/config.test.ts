@@ -27,6 +27,7 @@ const DEFAULTS = {
   seedFile: SEED_FILE,
   simulate: undefined,
   logLevel: 'info',
+  logFormat: undefined,
   bodyLimit: 16 * 1024,
   lookupTimeoutMs: 4000,
   shutdownTimeoutMs: 10_000,
@@ -48,6 +49,7 @@ const VARIABLES = [
   'DATABASE_URL',
   'SIMULATE',
   'LOG_LEVEL',
+  'LOG_FORMAT',
   'BODY_LIMIT',
   'LOOKUP_TIMEOUT_MS',
   'SHUTDOWN_TIMEOUT_MS',
@@ -113,6 +115,8 @@ describe('loadConfig', () => {
       },
       { env: { LOG_LEVEL: 'silent' }, expected: { logLevel: 'silent' } },
       { env: { LOG_LEVEL: 'debug' }, expected: { logLevel: 'debug' } },
+      { env: { LOG_FORMAT: 'json' }, expected: { logFormat: 'json' } },
+      { env: { LOG_FORMAT: 'pretty' }, expected: { logFormat: 'pretty' } },
       { env: { BODY_LIMIT: '1mb' }, expected: { bodyLimit: 1024 * 1024 } },
       { env: { BODY_LIMIT: '16KB' }, expected: { bodyLimit: 16 * 1024 } },
       { env: { BODY_LIMIT: '64b' }, expected: { bodyLimit: 64 } },
@@ -169,6 +173,7 @@ describe('loadConfig', () => {
       { env: { LOOKUP_TIMEOUT_MS: '0' }, names: 'LOOKUP_TIMEOUT_MS' },
       { env: { LOOKUP_TIMEOUT_MS: '1e3' }, names: 'LOOKUP_TIMEOUT_MS' },
       { env: { SHUTDOWN_TIMEOUT_MS: 'soon' }, names: 'SHUTDOWN_TIMEOUT_MS' },
+      { env: { LOG_FORMAT: 'yaml' }, names: 'LOG_FORMAT' },
       { env: { SIMULATE: 'bogus' }, names: 'SIMULATE' },
       { env: { SIMULATE: 'slow:abc' }, names: 'SIMULATE' },
       { env: { SIMULATE: 'ok:5' }, names: 'SIMULATE' },
@@ -245,6 +250,22 @@ describe('loadConfig', () => {
         if (env.ADMIN_TOKEN === 'x') expect(message).not.toMatch(/"x"/)
       })
     }
+    it('say which item of a TALKI_SECRET list is bad, and how', () => {
+      const cases: [string, string][] = [
+        [
+          `${SECRET}, other`,
+          'TALKI_SECRET item 2 of 2 has leading white space (write the list without spaces after commas)',
+        ],
+        [`${SECRET},other\n`, 'TALKI_SECRET item 2 of 2 has trailing white space (a stray newline?)'],
+        [`${SECRET}\n`, 'TALKI_SECRET has trailing white space (a stray newline?)'],
+        [`a,,${SECRET}`, 'TALKI_SECRET item 2 of 3 is empty (a stray comma?)'],
+        [` ${SECRET} `, 'TALKI_SECRET has leading and trailing white space'],
+        ['', 'TALKI_SECRET is empty: give a secret, or unset it to use the development secret'],
+      ]
+      for (const [value, expected] of cases) {
+        expect(configError({ TALKI_SECRET: value }).message).toBe(`Invalid configuration: ${expected}`)
+      }
+    })
     it('show the bad value of an ordinary variable, so the user sees what was read', () => {
       expect(configError({ PORT: 'abc' }).message).toContain('"abc"')
     })
@@ -260,6 +281,7 @@ describe('loadExampleConfig', () => {
       tokenField: 'userToken',
       secrets: undefined,
       dataFile: 'data/db.json',
+      databaseUrl: undefined,
       seedFile: SEED_FILE,
       bodyLimit: 16 * 1024,
       lookupTimeoutMs: 4000,

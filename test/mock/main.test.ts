@@ -15,6 +15,7 @@ import {
   type ServerProcess,
   sleep,
   startServer,
+  until,
 } from '../process.js'
 import { ALICE, TEST_SECRET } from '../support.js'
 
@@ -75,6 +76,63 @@ async function refusedStart(extra: Record<string, string>) {
 }
 
 describe('start-up', () => {
+  it('says first where the endpoint, admin API, dashboard, data file and secret are, and which store and state', async () => {
+    const adminPort = await freePort()
+    const { server, url } = await started({ ADMIN_PORT: String(adminPort) })
+    await server.waitForLog('signing secret from TALKI_SECRET (not shown)')
+    const port = new URL(url).port
+    const admin = `http://127.0.0.1:${adminPort}/`
+    expect(server.logs().map(({ level, time, ...line }) => line)).toEqual([
+      { msg: 'endpoint listening', address: `0.0.0.0:${port}`, url },
+      { msg: 'admin listening', address: `127.0.0.1:${adminPort}`, url: admin },
+      { msg: 'dashboard', url: admin },
+      { msg: 'store:', engine: 'JSON file', file: dataFile, users: USERS.length },
+      { msg: 'state:', engine: 'in memory (this process)' },
+      { msg: 'signing secret from TALKI_SECRET (not shown)', count: 1 },
+    ])
+    expect(server.stdout()).not.toContain(TEST_SECRET)
+  })
+
+  it('LOG_FORMAT=pretty: readable lines with the level, time, message and the URLs in plain text', async () => {
+    const adminPort = await freePort()
+    const server = startServer(env({ LOG_FORMAT: 'pretty', ADMIN_PORT: String(adminPort) }), ENTRY)
+    await until(() => server.stdout().includes('signing secret'), 10_000)
+    const lines = server.stdout().trim().split('\n')
+    expect(lines[0]).toMatch(
+      /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: endpoint listening on 0\.0\.0\.0:(\d+) — http:\/\/127\.0\.0\.1:\1\/talki\/customer$/,
+    )
+    expect(lines).toContain(`${lines[2]?.slice(0, 15)}INFO: dashboard http://127.0.0.1:${adminPort}/`)
+    expect(lines.some((line) => line.endsWith(`store: JSON file ${dataFile} (${USERS.length} users)`))).toBe(
+      true,
+    )
+    for (const line of lines) expect(() => JSON.parse(line)).toThrow()
+  })
+
+  it('a port in use: exit 1 and one line naming the variable to change', async () => {
+    const { url } = await started()
+    const port = new URL(url).port
+    const taken = await refusedStart(env({ PORT: port }))
+    expect(taken.code).toBe(1)
+    expect(taken.stderrLines).toEqual([
+      `PORT ${port} is in use (0.0.0.0:${port}): stop what listens there, or set PORT=<another port> (PORT=0 picks a free one)`,
+    ])
+    const admin = await refusedStart(env({ ADMIN_PORT: port, ADMIN_HOST: '127.0.0.1' }))
+    expect(admin.code).toBe(1)
+    expect(admin.stderrLines).toEqual([
+      `ADMIN_PORT ${port} is in use (127.0.0.1:${port}): stop what listens there, or set ADMIN_PORT=<another port> (ADMIN_PORT=0 picks a free one)`,
+    ])
+  })
+
+  it("a request for the endpoint on the admin port: 404 naming the endpoint's port", async () => {
+    const adminPort = await freePort()
+    const { url } = await started({ ADMIN_PORT: String(adminPort) })
+    const wrong = await post(`http://127.0.0.1:${adminPort}/talki/customer`, '{"userToken":"usr_abc123"}')
+    expect(wrong).toMatchObject({ kind: 'response', status: 404 })
+    const body = JSON.parse((wrong as { body: string }).body)
+    expect(body.error).toBe('not_found')
+    expect(body.issues[0].message).toContain(`port ${new URL(url).port}`)
+  })
+
   it('PORT=0 picks a free port, logs it, and serves there', async () => {
     const { url } = await started()
     const port = Number(new URL(url).port)
@@ -87,7 +145,9 @@ describe('start-up', () => {
   it('without TALKI_SECRET creates data/.secret (0600) and prints it once with a curl that works', async () => {
     const { TALKI_SECRET: _, ...noSecret } = env()
     const first = startServer(noSecret, ENTRY)
-    await first.waitForLog('endpoint listening')
+    await first.waitForLog('signing secret created in')
+    // Printed right after the first lines, once the ports are known.
+    await until(() => first.stdout().includes('curl -s'), 5000)
     const secretFile = join(dir, '.secret')
     const secret = (await readFile(secretFile, 'utf8')).trim()
     expect(secret).toMatch(/^[0-9a-f]{64}$/)
@@ -252,7 +312,11 @@ describe('SIMULATE=down:800', () => {
     expect(refused).toBeGreaterThan(5)
     expect(servedAfter).toBeGreaterThanOrEqual(700)
     expect(servedAfter).toBeLessThan(1800)
-    expect(server.logs().some((line) => line.msg === 'endpoint listening' && line.url === url)).toBe(true)
+    // The port reopened: the log says so, and does not read like a restart.
+    expect(server.logs().some((line) => line.msg === 'endpoint back up after down' && line.url === url)).toBe(
+      true,
+    )
+    expect(server.logs().some((line) => line.msg === 'endpoint listening')).toBe(false)
   })
 })
 

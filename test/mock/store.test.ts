@@ -87,16 +87,25 @@ describe('openJsonStore: a bad file stops the start and is never written', () =>
     [
       'a record with a wrong type',
       '{"users":[\n{"userToken":"usr_a"},\n{"userToken":"usr_b","email":42}\n]}\n',
-      ['users[1].email', 'expected string'],
+      ['users[1] (usr_b).email: ', 'expected string'],
     ],
     [
       'a nested field value',
       '{"users":[{"userToken":"usr_a","fields":{"x":{"deep":1}}}]}',
-      ['users[0].fields.x', 'Invalid input'],
+      ['users[0] (usr_a).fields.x: ', 'Invalid input'],
     ],
-    ['an unknown key', '{"users":[{"userToken":"usr_a","password":"x"}]}', ['users[0]', 'password']],
-    ['an empty token', '{"users":[{"userToken":""}]}', ['users[0].userToken']],
-    ['a bad scenario', '{"users":[{"userToken":"usr_a","simulate":"explode"}]}', ['users[0].simulate']],
+    ['an unknown key', '{"users":[{"userToken":"usr_a","password":"x"}]}', ['users[0] (usr_a)', 'password']],
+    ['an empty token', '{"users":[{"userToken":""}]}', ['users[0].userToken: ']],
+    [
+      'a bad scenario',
+      '{"users":[{"userToken":"usr_a","simulate":"explode"}]}',
+      ['users[0] (usr_a).simulate: '],
+    ],
+    [
+      'a bad record whose token has odd characters',
+      '{"users":[{"userToken":"a b","plan":7}]}',
+      ['users[0] ("a b").plan: '],
+    ],
     [
       'a duplicate token',
       '{"users":[\n{"userToken":"usr_a"},\n{"userToken":"usr_b"},\n{"userToken":"usr_a"}\n]}\n',
@@ -115,7 +124,7 @@ describe('openJsonStore: a bad file stops the start and is never written', () =>
 
   it('refuses a bad seed without creating the store', async () => {
     await writeFile(seedFile, '{"users":[{"userToken":"usr_a","plan":7}]}')
-    await expectStoreError(openJsonStore({ file, seedFile }), seedFile, 'users[0].plan')
+    await expectStoreError(openJsonStore({ file, seedFile }), seedFile, 'users[0] (usr_a).plan')
     await expect(readFile(file)).rejects.toMatchObject({ code: 'ENOENT' })
   })
 })

@@ -7,7 +7,16 @@ import type { UserRecord } from '../../src/mock/contract.js'
 import { openJsonStore } from '../../src/mock/store.js'
 import { killAll } from '../process.js'
 import { ALICE, TEST_SECRET } from '../support.js'
-import { adminCall, type DataDir, dataDir, figure, freePort, runToExit, start } from './stress.js'
+import {
+  adminCall,
+  type DataDir,
+  dataDir,
+  figure,
+  freePort,
+  runToExit,
+  start,
+  worldReadableServer,
+} from './stress.js'
 
 // Crash safety of the store on the real server: kill -9 in the middle of bursts of admin writes, then
 // the file must parse and load, and every write the API acknowledged must be in it. Then a clean
@@ -185,22 +194,30 @@ describe('a bad store file stops the start and is left untouched', () => {
     [
       'a record with a number as email',
       withRecord(17, { userToken: 'usr_x', email: 42 }),
-      /users\[17\]\.email/,
+      /users\[17\] \(usr_x\)\.email/,
     ],
-    ['a record with an unknown key', withRecord(3, { userToken: 'usr_y', phone: '123' }), /users\[3\]/],
+    [
+      'a record with an unknown key',
+      withRecord(3, { userToken: 'usr_y', phone: '123' }),
+      /users\[3\] \(usr_y\)/,
+    ],
     ['a record without a token', withRecord(40, { name: 'No Token' }), /users\[40\]\.userToken/],
     [
       'a record with a nested field',
       withRecord(8, { userToken: 'usr_z', fields: { a: { b: 1 } } }),
-      /users\[8\]\.fields/,
+      /users\[8\] \(usr_z\)\.fields/,
     ],
     [
       'a record with a bad simulate',
       withRecord(29, { userToken: 'usr_s', simulate: { scenario: 'slow', delayMs: -1 } }),
-      /users\[29\]\.simulate/,
+      /users\[29\] \(usr_s\)\.simulate/,
     ],
     ['a duplicate token', withRecord(45, { userToken: 'usr_bulk_2' }), /users\[45\]\.userToken: duplicate/],
-    ['a 257-character token', withRecord(12, { userToken: 't'.repeat(257) }), /users\[12\]\.userToken/],
+    [
+      'a 257-character token',
+      withRecord(12, { userToken: 't'.repeat(257) }),
+      /users\[12\] \("t{39}…"\)\.userToken/,
+    ],
   ]
 
   it.each(cases)(
@@ -228,9 +245,11 @@ describe('a store that cannot be written is a clear start-up error', () => {
   beforeAll(async () => {
     data = await dataDir()
   })
+  const cleanups: (() => Promise<void>)[] = []
   afterAll(async () => {
     await chmod(data.dir, 0o700)
     await data.cleanup()
+    for (const cleanup of cleanups) await cleanup()
   })
 
   const asNobody = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--']
@@ -249,11 +268,15 @@ describe('a store that cannot be written is a clear start-up error', () => {
       figure('readonly_check', 'enotdir-fallback')
       return
     }
+    // nobody may not be able to reach the clone (a folder only its owner can enter): run a copy it can read.
+    const app = await worldReadableServer()
+    cleanups.push(app.cleanup)
+    const asNobodyRun = { wrapper: asNobody, entry: app.entry }
     // The folder and file belong to root; nobody may read them but not write.
     await chmod(data.dir, 0o755)
     await chmod(data.dataFile, 0o644)
     const bytes = await readFile(data.dataFile)
-    const { code, stdout, stderr } = await runToExit(env(), { wrapper: asNobody })
+    const { code, stdout, stderr } = await runToExit(env(), asNobodyRun)
     expect(code).toBe(1)
     expect(stdout).toBe('')
     expect(stderr.split('\n').filter(Boolean)).toEqual([
@@ -263,7 +286,7 @@ describe('a store that cannot be written is a clear start-up error', () => {
 
     // The same folder without a store: it would be created from the seed, and cannot be.
     const missing = join(data.dir, 'missing.json')
-    const second = await runToExit({ ...env(), DATA_FILE: missing }, { wrapper: asNobody })
+    const second = await runToExit({ ...env(), DATA_FILE: missing }, asNobodyRun)
     expect(second.code).toBe(1)
     expect(second.stderr.split('\n').filter(Boolean)).toEqual([
       `${missing}: its folder is not writable (EACCES)`,
@@ -276,7 +299,7 @@ describe('a store that cannot be written is a clear start-up error', () => {
     const file = join(folder, 'db.json')
     await writeFile(file, bytes)
     await chmod(file, 0o444)
-    const third = await runToExit({ ...env(), DATA_FILE: file }, { wrapper: asNobody })
+    const third = await runToExit({ ...env(), DATA_FILE: file }, asNobodyRun)
     expect(third.code).toBe(1)
     expect(third.stderr.split('\n').filter(Boolean)).toEqual([`${file}: the file is not writable (EACCES)`])
     expect(await readFile(file)).toEqual(bytes)

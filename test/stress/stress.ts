@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { execFileSync, spawn } from 'node:child_process'
+import { chmod, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import type { UserRecord } from '../../src/mock/contract.js'
 import { freePort, ROOT, type ServerProcess, sleep, startServer } from '../process.js'
 import { ALICE, TEST_SECRET } from '../support.js'
@@ -125,17 +125,48 @@ export async function adminCall(
 }
 
 /**
- * Runs `node dist/mock/main.js` to its exit (for starts that must be refused), optionally through a wrapper
+ * A copy of the built server that another user can run wherever the clone sits (a clone inside a folder
+ * only its owner can enter cannot be read by `nobody`): dist/, package.json, data/seed.json and the
+ * production dependencies, in a fresh folder under the system's temp folder, readable by all.
+ */
+export async function worldReadableServer(): Promise<{
+  entry: string
+  dir: string
+  cleanup(): Promise<void>
+}> {
+  const dir = await mkdtemp(join(tmpdir(), 'talki-app-'))
+  const packages = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  })
+    .split('\n')
+    .filter((path) => path.includes('node_modules'))
+  for (const source of ['dist', 'package.json', 'data/seed.json', ...packages]) {
+    const path = relative(ROOT, resolve(ROOT, source))
+    await cp(join(ROOT, path), join(dir, path), { recursive: true })
+  }
+  execFileSync('chmod', ['-R', 'a+rX', dir])
+  await chmod(dir, 0o755)
+  return {
+    entry: join(dir, 'dist/mock/main.js'),
+    dir,
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  }
+}
+
+/**
+ * Runs `node dist/mock/main.js` (or `entry`) to its exit (for starts that must be refused), optionally through a wrapper
  * command such as `setpriv … --` to run it as another user. Killed after `timeoutMs`.
  */
 export function runToExit(
   env: Record<string, string>,
-  options: { wrapper?: string[]; timeoutMs?: number } = {},
+  options: { wrapper?: string[]; timeoutMs?: number; entry?: string } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, `${ROOT}dist/mock/main.js`]
+  const entry = options.entry ?? `${ROOT}dist/mock/main.js`
+  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, entry]
   return new Promise((resolve, reject) => {
     const child = spawn(command ?? process.execPath, args, {
-      cwd: ROOT,
+      cwd: options.entry === undefined ? ROOT : tmpdir(),
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })

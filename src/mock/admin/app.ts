@@ -15,6 +15,8 @@ export type AdminDeps = ApiDeps & {
   tokenField: string
   /** What GET /readyz checks: each named engine answers, or it is listed as failing. */
   readiness?: Readiness
+  /** The endpoint's real port, named when a request for the endpoint reaches the admin port by mistake. */
+  endpointPort?: number
 }
 
 // Resolves to src/mock/dashboard/ from src/mock/admin (tsx) and from dist/mock/admin (built) alike: no copy step.
@@ -73,6 +75,18 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     res.status(404).json({ error: 'not_found' })
   })
 
+  // Talki's request sent to the admin port is a common slip: the 404 says where the endpoint is.
+  app.all(deps.endpointPath, (_req, res) => {
+    const port = deps.endpointPort === undefined ? 'its own port (PORT)' : `port ${deps.endpointPort}`
+    res.status(404).json({
+      error: 'not_found',
+      issues: [
+        {
+          message: `this is the admin port; the endpoint ${deps.endpointPath} listens on ${port}, send Talki's requests there`,
+        },
+      ],
+    })
+  })
   app.use(express.static(DASHBOARD_DIR))
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' })

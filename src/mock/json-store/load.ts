@@ -116,7 +116,9 @@ function loadWhole(file: string, bytes: Buffer): State {
     const record = records[i]
     if (!looksValid(record)) {
       const parsed = UserRecordSchema.safeParse(record)
-      if (!parsed.success) throw new StoreError(`${file}: ${describeIssue(`users[${i}]`, parsed.error)}`)
+      if (!parsed.success) {
+        throw new StoreError(`${file}: ${describeIssue(`users[${i}]${tokenLabel(record)}`, parsed.error)}`)
+      }
     }
     const user = record as UserRecord
     const twin = index.get(user.userToken)
@@ -161,6 +163,14 @@ function looksValid(record: unknown): boolean {
   }
   const token = (record as { userToken?: unknown }).userToken
   return typeof token === 'string' && token.length >= 1 && token.length <= MAX_TOKEN_LENGTH
+}
+
+/** ` (usr_x)`: the token of a bad record, so it can be found by what it is as well as where. */
+function tokenLabel(record: unknown): string {
+  const token = isPlainObject(record) ? (record as { userToken?: unknown }).userToken : undefined
+  if (typeof token !== 'string' || token === '') return ''
+  const shown = token.length > 40 ? `${token.slice(0, 39)}…` : token
+  return ` (${/^[\w.:@-]+$/.test(shown) ? shown : JSON.stringify(shown)})`
 }
 
 function isPlainObject(value: unknown): value is object {

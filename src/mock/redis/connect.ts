@@ -1,5 +1,6 @@
-import { createClient, type RedisClientType } from 'redis'
+import { createClient, type RedisClientType } from '@redis/client'
 import type { Logger } from '../log.js'
+import { maskUrl } from '../mask-url.js'
 import { EngineStartError } from '../readiness.js'
 
 // Two connections to Redis: one for commands and one subscribed to the replicas' notices (a subscribed
@@ -7,18 +8,6 @@ import { EngineStartError } from '../readiness.js'
 // fail at once instead of queueing (disableOfflineQueue), so a request never waits on a lost Redis.
 
 export type Redis = RedisClientType
-
-/** The URL as it may be shown: the password (and a user name) replaced by ****. */
-export function maskUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password !== '') parsed.password = '****'
-    if (parsed.username !== '' && parsed.username !== 'default') parsed.username = '****'
-    return parsed.toString()
-  } catch {
-    return 'redis://****'
-  }
-}
 
 const CONNECT_TIMEOUT_MS = 3000
 const MAX_RECONNECT_DELAY_MS = 1000

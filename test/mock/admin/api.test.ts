@@ -92,6 +92,7 @@ async function setup(
     logger,
     endpointPath: '/talki/customer',
     tokenField: 'userToken',
+    endpointPort: 3000,
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
   })
   const fileBytes = () => readFile(data.dataFile)
@@ -211,6 +212,23 @@ describe('admin app', () => {
       expect(res.status).toBe(404)
       expect(res.body).toEqual({ error: 'not_found' })
       expect(res.headers['cache-control']).toBe('no-store')
+    })
+
+    it("answers the endpoint's path with a 404 that names the endpoint's port", async () => {
+      const { app } = await setup({ adminToken: ADMIN_TOKEN })
+      for (const method of ['post', 'get'] as const) {
+        const res = await request(app)[method]('/talki/customer').send('{"userToken":"usr_abc123"}')
+        expect(res.status).toBe(404)
+        expect(res.body).toEqual({
+          error: 'not_found',
+          issues: [
+            {
+              message:
+                "this is the admin port; the endpoint /talki/customer listens on port 3000, send Talki's requests there",
+            },
+          ],
+        })
+      }
     })
 
     it('answers GET / with the dashboard, or a JSON 404 while the dashboard is not there', async () => {

@@ -1,0 +1,20 @@
+// What Talki sends and how long it waits: the one home of the request the CLI plays.
+
+/** Talki's deadline for an answer (vendor page: "must respond within 5 seconds"). */
+export const TALKI_TIMEOUT_MS = 5000
+/** Talki's pause before its one retry (vendor page: "retries once after 3 seconds, then silently skips"). */
+export const TALKI_RETRY_DELAY_MS = 3000
+
+/** The body exactly as Talki builds it: one key, compact JSON. */
+export function talkiBody(field: string, token: string): string {
+  return JSON.stringify({ [field]: token })
+}
+
+/** The headers Talki sends with a body signed under `secret`. */
+export function talkiHeaders(signature: string): Record<string, string> {
+  return {
+    'Content-Type': 'application/json',
+    'X-Talki-Signature': signature,
+    'User-Agent': 'talki-endpoint-cli',
+  }
+}

@@ -1,0 +1,51 @@
+import type { Logger } from './log.js'
+
+// The first lines a person reads after `npm start`: where everything is and what holds the state. Each
+// line's message stays fixed for machines (`endpoint listening`), its fields say the rest; pretty output
+// reads them as one sentence (log.ts `headline`).
+
+export interface Listening {
+  /** What the socket is bound to, as given: `0.0.0.0:3000` listens on every interface. */
+  address: string
+  /** A URL that reaches it from this machine (127.0.0.1 for 0.0.0.0). */
+  url: string
+}
+
+export interface StartupFacts {
+  /** `down` when SIMULATE=down:N keeps the port closed at start. */
+  endpoint: Listening & { downForMs?: number }
+  admin: Listening | undefined
+  /** The users' store: its engine and where it lives (a file, a database host). */
+  store: { engine: string; where: string; users: number }
+  /** Where the simulation state, request log and downtime live. */
+  state: { engine: string; where?: string }
+  secret: { source: 'TALKI_SECRET'; count: number } | { source: 'file'; file: string; created: boolean }
+}
+
+export function logStartup(logger: Logger, facts: StartupFacts): void {
+  const { endpoint, admin, store, state, secret } = facts
+  if (endpoint.downForMs === undefined) {
+    logger.info({ address: endpoint.address, url: endpoint.url }, 'endpoint listening')
+  } else {
+    logger.info(
+      { address: endpoint.address, url: endpoint.url, durationMs: endpoint.downForMs },
+      'endpoint down at start (SIMULATE)',
+    )
+  }
+  if (admin) {
+    logger.info({ address: admin.address, url: admin.url }, 'admin listening')
+    logger.info({ url: admin.url }, 'dashboard')
+  } else logger.info('admin API and dashboard off (ADMIN_PORT=0)')
+  logger.info({ engine: store.engine, file: store.where, users: store.users }, 'store:')
+  logger.info({ engine: state.engine, ...(state.where ? { file: state.where } : {}) }, 'state:')
+  if (secret.source === 'file') {
+    logger.info({ file: secret.file }, secret.created ? 'signing secret created in' : 'signing secret from')
+  } else {
+    logger.info({ count: secret.count }, 'signing secret from TALKI_SECRET (not shown)')
+  }
+}
+
+/** `0.0.0.0:3000`, `[::1]:3000`. */
+export function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`
+}
