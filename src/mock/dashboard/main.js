@@ -1,0 +1,56 @@
+// @ts-check
+// The QA dashboard: plain DOM and ES modules, no framework, no build step. Each module owns its state:
+// api.js (the admin API and its token), scenarios.js (the override, downtime), users.js (the list and
+// the selection), editor.js, sidebar.js, commands.js, request-log.js; model.js is pure.
+import { request } from './api.js'
+import { startCommands } from './commands.js'
+import { byId } from './dom.js'
+import { startEditor } from './editor.js'
+import { clearShown, startRequestLog } from './request-log.js'
+import { refreshSimulation, startScenarios } from './scenarios.js'
+import { startSidebar } from './sidebar.js'
+import { startUsers } from './users.js'
+
+/** The endpoint path and token field, from the OpenAPI document (ENDPOINT_PATH, USER_TOKEN_FIELD). */
+async function readEndpoint() {
+  const endpoint = { path: '/talki/customer', field: 'userToken' }
+  const res = await request('GET', '/api/openapi.json')
+  if (!res.ok) return endpoint
+  for (const [path, item] of Object.entries(res.data.paths ?? {})) {
+    if (/** @type {any} */ (item)?.post?.tags?.includes('endpoint')) endpoint.path = path
+  }
+  const field = Object.keys(res.data.components?.schemas?.CustomerRequest?.properties ?? {})[0]
+  if (field) endpoint.field = field
+  return endpoint
+}
+
+async function start() {
+  // The first call asks for the token if the server needs one; the rest then go through.
+  const scenarios = await request('GET', '/api/scenarios')
+  if (!scenarios.ok) throw new Error(`GET /api/scenarios answered ${scenarios.status}`)
+  const catalog = scenarios.data
+  const endpoint = await readEndpoint()
+
+  startScenarios(catalog)
+  startSidebar(catalog)
+  startEditor()
+  startCommands(endpoint)
+  byId('reset', HTMLButtonElement).addEventListener('click', async () => {
+    if (
+      !confirm('Reset: clear the global override, every sequence and the request log, and end any downtime?')
+    )
+      return
+    await request('POST', '/api/reset')
+    clearShown()
+    await refreshSimulation()
+  })
+  await Promise.all([
+    refreshSimulation(),
+    startUsers(catalog),
+    // A user's own `down` closes the port: ask for downUntil at once rather than at the next poll.
+    startRequestLog({ onEntry: (entry) => entry.scenario === 'down' && void refreshSimulation() }),
+  ])
+  document.body.dataset.ready = 'true'
+}
+
+void start()
