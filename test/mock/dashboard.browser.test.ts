@@ -40,7 +40,10 @@ interface Opened {
   errors: string[]
 }
 
-async function open(stack: Stack, options: { waitReady?: boolean } = {}): Promise<Opened> {
+async function open(
+  stack: Stack,
+  options: { waitReady?: boolean; routes?: (page: Page) => Promise<unknown> } = {},
+): Promise<Opened> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
   const page = await context.newPage()
   page.setDefaultTimeout(5000)
@@ -48,6 +51,7 @@ async function open(stack: Stack, options: { waitReady?: boolean } = {}): Promis
   const errors: string[] = []
   page.on('request', (request) => requests.push(request.url()))
   page.on('pageerror', (error) => errors.push(error.message))
+  await options.routes?.(page)
   await page.goto(stack.adminUrl)
   if (options.waitReady !== false) await page.waitForSelector('body[data-ready="true"]', WAIT)
   return { page, context, requests, errors }
@@ -177,29 +181,25 @@ describe.runIf(HAS_CHROMIUM)('dashboard in headless Chromium', () => {
   })
 
   it('builds the scenario forms from GET /api/scenarios: a default changed there shows in the form and the model', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
-    const page = await context.newPage()
-    opened = { page, context, requests: [], errors: [] }
-    page.on('pageerror', (error) => opened?.errors.push(error.message))
-    // The server's own catalog, with three defaults changed on the way to the page.
-    await page.route('**/api/scenarios', async (route) => {
-      const catalog = (await (await route.fetch()).json()) as {
-        scenarios: Array<{ name: string; parameters: Array<{ name: string; default?: unknown }> }>
-      }
-      const param = (scenario: string, name: string) => {
-        const found = catalog.scenarios
-          .find((s) => s.name === scenario)
-          ?.parameters.find((p) => p.name === name)
-        if (!found) throw new Error(`no ${scenario}.${name} in GET /api/scenarios`)
-        return found
-      }
-      param('slow', 'delayMs').default = 4321
-      param('error', 'status').default = 502
-      param('hang', 'maxMs').default = 2500
-      await route.fulfill({ json: catalog })
-    })
-    await page.goto(stack.adminUrl)
-    await page.waitForSelector('body[data-ready="true"]', WAIT)
+    const changeDefaults = (page: Page) =>
+      page.route('**/api/scenarios', async (route) => {
+        const catalog = (await (await route.fetch()).json()) as {
+          scenarios: Array<{ name: string; parameters: Array<{ name: string; default?: unknown }> }>
+        }
+        const param = (scenario: string, name: string) => {
+          const found = catalog.scenarios
+            .find((s) => s.name === scenario)
+            ?.parameters.find((p) => p.name === name)
+          if (!found) throw new Error(`no ${scenario}.${name} in GET /api/scenarios`)
+          return found
+        }
+        param('slow', 'delayMs').default = 4321
+        param('error', 'status').default = 502
+        param('hang', 'maxMs').default = 2500
+        await route.fulfill({ json: catalog })
+      })
+    opened = await open(stack, { routes: changeDefaults })
+    const { page } = opened
 
     await page.locator('.switch[data-scenario="slow"]').click()
     await expect(page.locator('#p-delayMs').inputValue()).resolves.toBe('4321')
@@ -379,32 +379,30 @@ describe.runIf(HAS_CHROMIUM)('dashboard in headless Chromium', () => {
     await expect(admin(stack, 'GET', '/api/requests')).resolves.toMatchObject({ body: { requests: [] } })
   })
   it('shows the replica of an entry when the log carries one', async () => {
-    const context = await browser.newContext()
-    const page = await context.newPage()
-    opened = { page, context, requests: [], errors: [] }
-    await page.route('**/api/requests?limit=100', (route) =>
-      route.fulfill({
-        json: {
-          requests: [
-            {
-              id: 9001,
-              time: new Date().toISOString(),
-              token: 'usr_abc123',
-              verdict: 'valid',
-              findings: null,
-              scenario: null,
-              status: 200,
-              latencyMs: 3.2,
-              callerGaveUpMs: null,
-              sincePreviousMs: null,
-              replica: 'replica-b:4242',
-            },
-          ],
-        },
-      }),
-    )
-    await page.goto(stack.adminUrl)
-    await page.waitForSelector('body[data-ready="true"]', WAIT)
+    const withReplica = (page: Page) =>
+      page.route('**/api/requests?limit=100', (route) =>
+        route.fulfill({
+          json: {
+            requests: [
+              {
+                id: 9001,
+                time: new Date().toISOString(),
+                token: 'usr_abc123',
+                verdict: 'valid',
+                findings: null,
+                scenario: null,
+                status: 200,
+                latencyMs: 3.2,
+                callerGaveUpMs: null,
+                sincePreviousMs: null,
+                replica: 'replica-b:4242',
+              },
+            ],
+          },
+        }),
+      )
+    opened = await open(stack, { routes: withReplica })
+    const { page } = opened
     await expect(page.locator('.entry[data-id="9001"] .badge.replica').textContent()).resolves.toBe(
       'replica-b:4242',
     )
