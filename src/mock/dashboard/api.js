@@ -108,6 +108,11 @@ export function openStream(handlers) {
   connect()
 }
 
+/** Escape does not close the token dialog: nothing works without the token. @param {Event} event */
+function keepOpen(event) {
+  event.preventDefault()
+}
+
 /**
  * Shows the token dialog and resolves when a token is entered.
  * @param {boolean} refused a token was sent and refused
@@ -120,7 +125,7 @@ function askForToken(refused) {
   const input = byId('token-input', HTMLInputElement)
   byId('token-error', HTMLElement).textContent = refused ? 'That token was refused. Try again.' : ''
   input.value = ''
-  dialog.addEventListener('cancel', (event) => event.preventDefault())
+  dialog.addEventListener('cancel', keepOpen)
   tokenPrompt = new Promise((resolve) => {
     /** @param {SubmitEvent} event */
     const submitted = (event) => {

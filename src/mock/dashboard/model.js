@@ -63,6 +63,11 @@ export function isSequence(spec) {
   return typeof spec === 'object' && spec !== null && Array.isArray(/** @type {any} */ (spec).sequence)
 }
 
+/** Whether a spec is a `down` (acted on when set, not per request). @param {Filled} spec */
+export function isDownSpec(spec) {
+  return !isSequence(spec) && spec.scenario === 'down'
+}
+
 /**
  * The spec with every default of the catalog filled in (a nested `failWith` and sequence items too);
  * `count` and `probability` are kept. A spec already filled comes back equal.
@@ -398,7 +403,8 @@ export function effectFor({ simulation, simulate, catalog, now }) {
     return { tone: result.tone, sees: result.sees, line: `${result.text} — ${source}` }
   }
   const below = () => {
-    if (simulation.startup) {
+    // SIMULATE=down only opened the port late; like the server, it is no scenario per request.
+    if (simulation.startup && !isDownSpec(simulation.startup)) {
       return from(simulation.startup, `SIMULATE at start: ${describeSpec(simulation.startup)}${downNote}`)
     }
     if (simulate !== undefined) {
@@ -409,7 +415,7 @@ export function effectFor({ simulation, simulate, catalog, now }) {
   }
 
   const override = simulation.override
-  if (override === null || (!isSequence(override) && override.scenario === 'down')) {
+  if (override === null || isDownSpec(override)) {
     const b = below()
     if (override !== null) b.line = `${b.line}; the global down clears itself when the port reopens`
     return { tone: b.tone, sees: b.sees, lines: [b.line] }

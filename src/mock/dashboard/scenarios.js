@@ -4,7 +4,7 @@
 // "back in N s" counts down to the `downUntil` that GET /api/simulation answers.
 import { issueLines, request, waitingForToken } from './api.js'
 import { byId, h, replace, showErrors } from './dom.js'
-import { describeSpec, fillSpec, isSequence, plural, shortName } from './model.js'
+import { describeSpec, fillSpec, isDownSpec, isSequence, plural, shortName } from './model.js'
 import { signal } from './signal.js'
 
 /**
@@ -254,10 +254,7 @@ function renderEndpointStatus() {
   const until = downUntil()
   if (until !== null && until > Date.now()) {
     const left = Math.max(1, Math.ceil((until - Date.now()) / 1000))
-    const cause =
-      override && !isSequence(override) && override.scenario === 'down'
-        ? 'global override'
-        : 'a user’s own down'
+    const cause = override && isDownSpec(override) ? 'global override' : 'a user’s own down'
     pill.className = 'pill bad'
     pill.textContent = `Endpoint down, back in ${left} s (${cause})`
   } else if (override) {

@@ -494,6 +494,10 @@ describe('effectFor: which scenario applies, strongest first', () => {
     expect(effect(state({ startup: fill('ok') }), 'reset').lines[0]).toBe(
       'Talki would show this — SIMULATE at start: ok',
     )
+    // SIMULATE=down:N only opened the port late: the user's own scenario applies.
+    expect(effect(state({ startup: fill('down') }), 'not_found').lines[0]).toBe(
+      "Talki would show nothing: 404 user_not_found is an answer, not retried — the user's own scenario: not_found",
+    )
   })
 
   it('a global override, with a count or a probability, over the rest', () => {
