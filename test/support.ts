@@ -29,7 +29,7 @@ export function signedRequest(token: unknown = 'usr_abc123', secret = TEST_SECRE
 
 /** An in-memory UserStore for tests that are not about persistence; counts lookups. */
 export function memoryStore(users: UserRecord[] = [structuredClone(ALICE)]): UserStore & { lookups: number } {
-  const byToken = new Map(users.map((user) => [user.userToken, user]))
+  const byToken = new Map<string, UserRecord>(users.map((user) => [user.userToken, user]))
   return {
     lookups: 0,
     async find(token) {
@@ -53,6 +53,10 @@ export function memoryStore(users: UserRecord[] = [structuredClone(ALICE)]): Use
     },
     async remove(token) {
       return byToken.delete(token)
+    },
+    async replaceAll(replacement) {
+      byToken.clear()
+      for (const user of replacement) byToken.set(user.userToken, user)
     },
     async flush() {},
   }
@@ -126,6 +130,7 @@ export async function startStack(options: { adminToken?: string; secret?: string
     logger,
     endpointPath: '/talki/customer',
     tokenField: 'userToken',
+    seedFile,
   })
   const listen = (server: import('node:http').Server) =>
     new Promise<number>((resolve) =>
