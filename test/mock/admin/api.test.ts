@@ -1,5 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises'
-import { request as httpRequest, type IncomingMessage, type Server } from 'node:http'
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import request from 'supertest'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -13,6 +13,7 @@ import type { UserRecord } from '../../../src/mock/contract.js'
 import { createSimulationState, type SimulationState } from '../../../src/mock/simulation/choose.js'
 import { fillDefaults, type SimulationSpec } from '../../../src/mock/simulation/scenarios.js'
 import { openJsonStore, type UserStore } from '../../../src/mock/store.js'
+import { type CheckedApp, checkedApp } from '../../contract.js'
 import { until } from '../../process.js'
 import { ALICE, capturedLogger, tempDataDir } from '../../support.js'
 
@@ -69,8 +70,11 @@ class CountingLog extends RequestLog {
 }
 
 const cleanups: (() => Promise<unknown> | unknown)[] = []
+const checkedApps: CheckedApp[] = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  // Every answer the test received, checked against the document the app serves.
+  for (const app of checkedApps.splice(0)) expect(await app.violations()).toEqual([])
 })
 
 async function setup(
@@ -83,7 +87,7 @@ async function setup(
   const requestLog = new CountingLog()
   const downtime = fakeDowntime()
   const { logger, lines } = capturedLogger()
-  const app = createAdminApp({
+  const raw = createAdminApp({
     adminToken: options.adminToken,
     store,
     simulation,
@@ -95,6 +99,8 @@ async function setup(
     seedFile: data.seedFile,
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
   })
+  const app = checkedApp(raw, options.adminToken === undefined ? {} : { adminToken: options.adminToken })
+  checkedApps.push(app)
   const fileBytes = () => readFile(data.dataFile)
   const reopen = async (): Promise<UserStore> => {
     await store.flush()
@@ -128,9 +134,9 @@ function snapshot(state: SimulationState) {
   })
 }
 
-async function listen(app: ReturnType<typeof createAdminApp>): Promise<{ server: Server; port: number }> {
+async function listen(app: CheckedApp): Promise<{ server: Server; port: number }> {
   const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s))
+    const s = createServer(app).listen(0, '127.0.0.1', () => resolve(s))
   })
   cleanups.push(
     () =>

@@ -1,5 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises'
-import { request as httpRequest, type Server } from 'node:http'
+import { createServer, request as httpRequest, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAdminApp } from '../../../src/mock/admin/app.js'
@@ -12,6 +12,7 @@ import {
 } from '../../../src/mock/simulation/choose.js'
 import { fillDefaults } from '../../../src/mock/simulation/scenarios.js'
 import { openJsonStore } from '../../../src/mock/store.js'
+import { type CheckedApp, checkedApp } from '../../contract.js'
 import { ALICE, capturedLogger, tempDataDir } from '../../support.js'
 
 // Hostile requests to the admin API, one app for the whole table: after every row the store file, the
@@ -531,6 +532,7 @@ function send(
   })
 }
 
+let app: CheckedApp
 let server: Server
 let port = 0
 let data: Awaited<ReturnType<typeof tempDataDir>>
@@ -575,19 +577,22 @@ beforeAll(async () => {
     },
     end: async () => {},
   }
-  const app = createAdminApp({
-    adminToken: ADMIN_TOKEN,
-    store,
-    simulation,
-    downtime,
-    requestLog,
-    logger: captured.logger,
-    endpointPath: '/talki/customer',
-    tokenField: 'userToken',
-    seedFile: data.seedFile,
-  })
+  app = checkedApp(
+    createAdminApp({
+      adminToken: ADMIN_TOKEN,
+      store,
+      simulation,
+      downtime,
+      requestLog,
+      logger: captured.logger,
+      endpointPath: '/talki/customer',
+      tokenField: 'userToken',
+      seedFile: data.seedFile,
+    }),
+    { adminToken: ADMIN_TOKEN },
+  )
   server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s))
+    const s = createServer(app).listen(0, '127.0.0.1', () => resolve(s))
   })
   port = (server.address() as AddressInfo).port
   before.bytes = await readFile(data.dataFile)
@@ -601,6 +606,8 @@ afterAll(async () => {
   server.closeAllConnections()
   await new Promise((resolve) => server.close(resolve))
   await data.cleanup()
+  // Every answer of the table, checked against the document the app serves.
+  expect(await app.violations()).toEqual([])
 })
 
 describe('the admin API under hostile requests', () => {

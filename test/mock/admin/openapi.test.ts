@@ -1,5 +1,5 @@
 import request from 'supertest'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { createAdminApp } from '../../../src/mock/admin/app.js'
 import { buildOpenApiDocument } from '../../../src/mock/admin/openapi.js'
@@ -7,6 +7,7 @@ import { RequestLog } from '../../../src/mock/admin/request-log.js'
 import { SEED_FILE } from '../../../src/mock/config.js'
 import { ProfileSchema } from '../../../src/mock/contract.js'
 import { createSimulationState } from '../../../src/mock/simulation/choose.js'
+import { type CheckedApp, checkedApp } from '../../contract.js'
 import { capturedLogger, memoryStore } from '../../support.js'
 
 type Operation = { responses: Record<string, unknown>; parameters?: unknown[]; requestBody?: unknown }
@@ -55,8 +56,14 @@ function refs(value: unknown, found: string[] = []): string[] {
   return found
 }
 
+const checkedApps: CheckedApp[] = []
+afterEach(async () => {
+  for (const app of checkedApps.splice(0)) expect(await app.violations()).toEqual([])
+})
+
+/** An admin app whose every answer is checked against the document it serves. */
 function adminApp(adminToken?: string) {
-  return createAdminApp({
+  const raw = createAdminApp({
     adminToken,
     store: memoryStore(),
     simulation: createSimulationState(null),
@@ -67,6 +74,9 @@ function adminApp(adminToken?: string) {
     tokenField: 'userToken',
     seedFile: SEED_FILE,
   })
+  const app = checkedApp(raw, adminToken === undefined ? {} : { adminToken })
+  checkedApps.push(app)
+  return app
 }
 
 describe('buildOpenApiDocument', () => {
