@@ -1,6 +1,6 @@
 import express, { type Request, type Response } from 'express'
 import { z } from 'zod'
-import { UserRecordSchema, UserTokenSchema } from '../contract.js'
+import { type UserRecord, UserRecordSchema, UserTokenSchema } from '../contract.js'
 import type { Logger } from '../log.js'
 import {
   clearOverride,
@@ -10,19 +10,30 @@ import {
   setOverride,
 } from '../simulation/choose.js'
 import type { Downtime } from '../simulation/downtime.js'
-import { isDown, OverrideSpecSchema, SimulationSpecSchema, splitOverride } from '../simulation/scenarios.js'
-import type { UserStore } from '../store.js'
+import {
+  FilledOverrideSchema,
+  FilledSimulationSchema,
+  isDown,
+  OverrideSpecSchema,
+  splitOverride,
+} from '../simulation/scenarios.js'
+import { readStoreFile, type UserStore } from '../store.js'
+import { mergePatch } from './merge-patch.js'
+import { invalidRequest, parseOrRefuse, Refusal } from './refusal.js'
 import { type RequestLog, RequestLogEntrySchema } from './request-log.js'
+import { scenarioCatalogue } from './scenario-catalogue.js'
 
-// The admin API of SPEC §6. Every input (body, path token, query) goes through zod before anything is
+// The admin API (README "Admin API"). Every input (body, path token, query) goes through zod before anything is
 // touched, so a refused request changes nothing. Tokens are only keys of the store's Map, never paths.
 
 export interface ApiDeps {
   store: UserStore
   simulation: SimulationState
-  downtime: Pick<Downtime, 'start' | 'end' | 'isDown'>
+  downtime: Pick<Downtime, 'start' | 'end' | 'isDown' | 'until'>
   requestLog: RequestLog
   logger: Logger
+  /** The seed `POST /api/reset` with `{"users":"seed"}` restores (data/seed.json). */
+  seedFile: string
   /** How often the SSE stream sends a comment so proxies and idle timers keep it open. */
   heartbeatMs?: number
 }
@@ -30,14 +41,32 @@ export interface ApiDeps {
 /** PUT /api/users/:token: a user record whose `userToken` may be left out (the path names it). */
 export const UserRecordInputSchema = UserRecordSchema.extend({ userToken: UserTokenSchema.optional() })
 
+/**
+ * PATCH /api/users/:token: an RFC 7396 merge patch of the record (`null` removes a key, objects such as
+ * `fields` merge key by key). What it must make is checked on the result, as a UserRecordInput.
+ */
+export const UserRecordPatchSchema = z
+  .looseObject({})
+  .describe('Keys of UserRecordInput; null removes one, objects merge; the result must be a valid record')
+
+/** Query integers: decimal digits only (no sign, no hex, no exponent, not empty). */
+function queryInteger(min: number, max: number, fallback: string) {
+  return z
+    .string()
+    .regex(/^[0-9]+$/, 'must be decimal digits')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .prefault(fallback)
+}
+
 export const UserListQuerySchema = z.object({
   q: z.string().max(1000).optional(),
-  offset: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  offset: queryInteger(0, Number.MAX_SAFE_INTEGER, '0'),
+  limit: queryInteger(1, 1000, '50'),
 })
 
 export const RequestListQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(100_000).default(100),
+  limit: queryInteger(1, 100_000, '100'),
 })
 
 export const UserListSchema = z.object({
@@ -49,47 +78,45 @@ export const UserListSchema = z.object({
 
 export const RequestListSchema = z.object({ requests: z.array(RequestLogEntrySchema) })
 
-/** What GET and PUT /api/simulation answer; the scenarios are shown with every default filled. */
-export const SimulationStateSchema = z.object({
-  override: OverrideSpecSchema.nullable(),
+/** What GET and PUT /api/simulation answer; every scenario is shown with its defaults filled. */
+export const SimulationStateSchema = z.strictObject({
+  override: FilledOverrideSchema.nullable(),
   remaining: z.number().int().nullable().describe('Requests left when the override has a count'),
-  startup: SimulationSpecSchema.nullable().describe('The scenario of SIMULATE, if set'),
+  startup: FilledSimulationSchema.nullable().describe('The scenario of SIMULATE, if set'),
+  downUntil: z.iso
+    .datetime()
+    .nullable()
+    .describe(
+      'When the endpoint port reopens, whatever closed it (override, SIMULATE, a user); null when up',
+    ),
 })
 
-export const ValidationErrorSchema = z.object({
-  error: z.literal('invalid_request'),
-  issues: z.array(
-    z.looseObject({
-      code: z.string(),
-      path: z.array(z.union([z.string(), z.number()])),
-      message: z.string(),
-    }),
-  ),
+/** POST /api/reset: an empty body, `{}`, or `{"users":"seed"}` to restore the seed's users as well. */
+export const ResetRequestSchema = z.strictObject({
+  users: z.literal('seed').optional().describe('"seed" also replaces every user by those of data/seed.json'),
 })
-
-/** Thrown by the helpers below; the app's error handler turns it into the 400 answer. */
-export class InvalidRequest extends Error {
-  constructor(readonly issues: readonly z.core.$ZodIssue[]) {
-    super('invalid_request')
-  }
-}
-
-function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
-  const result = schema.safeParse(input)
-  if (!result.success) throw new InvalidRequest(result.error.issues)
-  return result.data
-}
 
 function tokenParam(req: Request): string {
-  return parse(UserTokenSchema, req.params.token)
+  return parseOrRefuse(UserTokenSchema, req.params.token, ['token'])
 }
 
-function simulationState(state: SimulationState): z.input<typeof SimulationStateSchema> {
+/** The body, or a 400 when it is zero bytes: nothing is ever replaced by nothing. */
+function requiredBody(req: Request): unknown {
+  if (req.body === undefined) throw invalidRequest('a body is required (the request had zero bytes)')
+  return req.body
+}
+
+function simulationState(
+  state: SimulationState,
+  downtime: ApiDeps['downtime'],
+): z.input<typeof SimulationStateSchema> {
   const override = state.override
+  const until = downtime.until
   return {
     override: override === null ? null : showOverride(override),
     remaining: override?.remaining ?? null,
     startup: state.startup,
+    downUntil: until === null ? null : new Date(until).toISOString(),
   }
 }
 
@@ -105,13 +132,18 @@ export function createApiRouter(deps: ApiDeps): express.Router {
   const { store, simulation, downtime, requestLog, logger } = deps
   const heartbeatMs = deps.heartbeatMs ?? 15_000
   const api = express.Router()
+  const catalogue = scenarioCatalogue()
+
+  api.get('/scenarios', (_req, res) => {
+    res.json(catalogue)
+  })
 
   api.get('/simulation', (_req, res) => {
-    res.json(simulationState(simulation))
+    res.json(simulationState(simulation, downtime))
   })
 
   api.put('/simulation', async (req, res) => {
-    const override = splitOverride(parse(OverrideSpecSchema, req.body))
+    const override = splitOverride(parseOrRefuse(OverrideSpecSchema, requiredBody(req)))
     const nextIsDown = isDown(override.simulation)
     // Replacing a global `down` ends it: the operator chose another behaviour for the open port. A new
     // `down` needs no reopening: start() moves the end of the one in progress.
@@ -122,7 +154,7 @@ export function createApiRouter(deps: ApiDeps): express.Router {
       { override: simulation.override && showOverride(simulation.override) },
       'simulation override set',
     )
-    res.json(simulationState(simulation))
+    res.json(simulationState(simulation, downtime))
   })
 
   api.delete('/simulation', async (_req, res) => {
@@ -132,58 +164,64 @@ export function createApiRouter(deps: ApiDeps): express.Router {
     res.status(204).end()
   })
 
-  api.post('/reset', async (_req, res) => {
+  api.post('/reset', async (req, res) => {
+    const { users } = parseOrRefuse(ResetRequestSchema, req.body ?? {})
+    // The seed is read and checked before anything is reset: a bad seed changes nothing.
+    const seedUsers = users === 'seed' ? await readSeed(deps.seedFile, logger) : undefined
     resetSimulation(simulation)
     requestLog.clear()
     await downtime.end()
-    logger.info('simulation and request log reset')
+    if (seedUsers) await store.replaceAll(seedUsers)
+    logger.info({ users: seedUsers ? 'seed' : 'kept' }, 'simulation and request log reset')
     res.status(204).end()
   })
 
   api.get('/users', async (req, res) => {
-    const { q, offset, limit } = parse(UserListQuerySchema, req.query)
+    const { q, offset, limit } = parseOrRefuse(UserListQuerySchema, req.query)
     const page = await store.list({ ...(q ? { q } : {}), offset, limit })
     res.json({ total: page.total, offset, limit, users: page.users })
   })
 
   api.get('/users/:token', async (req, res) => {
     const user = await store.find(tokenParam(req))
-    if (user === undefined) res.status(404).json({ error: 'user_not_found' })
-    else res.json(user)
+    if (user === undefined) throw new Refusal('user_not_found')
+    res.json(user)
   })
 
-  api.put('/users/:token', async (req, res) => {
-    const token = tokenParam(req)
-    const body = parse(UserRecordInputSchema, req.body)
+  const save = async (token: string, input: unknown, res: Response, created: number) => {
+    const body = parseOrRefuse(UserRecordInputSchema, input)
     if (body.userToken !== undefined && body.userToken !== token) {
-      throw new InvalidRequest([
-        {
-          code: 'custom',
-          path: ['userToken'],
-          message: 'userToken in the body must match the token in the path',
-          input: undefined,
-        },
-      ])
+      throw invalidRequest('userToken in the body must match the token in the path', ['userToken'])
     }
     const user = { ...body, userToken: token }
     const result = await store.upsert(user)
     logger.info({ token, result }, 'user saved')
-    res.status(result === 'created' ? 201 : 200).json(user)
+    res.status(result === 'created' ? created : 200).json(user)
+  }
+
+  api.put('/users/:token', async (req, res) => {
+    const token = tokenParam(req)
+    await save(token, requiredBody(req), res, 201)
+  })
+
+  api.patch('/users/:token', async (req, res) => {
+    const token = tokenParam(req)
+    const patch = parseOrRefuse(UserRecordPatchSchema, requiredBody(req))
+    const stored = await store.find(token)
+    if (stored === undefined) throw new Refusal('user_not_found')
+    await save(token, mergePatch(stored, patch), res, 200)
   })
 
   api.delete('/users/:token', async (req, res) => {
     const token = tokenParam(req)
     const removed = await store.remove(token)
-    if (!removed) {
-      res.status(404).json({ error: 'user_not_found' })
-      return
-    }
+    if (!removed) throw new Refusal('user_not_found')
     logger.info({ token }, 'user removed')
     res.status(204).end()
   })
 
   api.get('/requests', (req, res) => {
-    const { limit } = parse(RequestListQuerySchema, req.query)
+    const { limit } = parseOrRefuse(RequestListQuerySchema, req.query)
     res.json({ requests: requestLog.list(limit) })
   })
 
@@ -198,6 +236,15 @@ export function createApiRouter(deps: ApiDeps): express.Router {
   return api
 }
 
+async function readSeed(seedFile: string, logger: Logger): Promise<UserRecord[]> {
+  try {
+    return await readStoreFile(seedFile)
+  } catch (error) {
+    logger.error({ err: error }, 'POST /api/reset: the seed could not be read')
+    throw new Refusal('seed_unreadable', [{ message: `${seedFile} could not be read: nothing was reset` }])
+  }
+}
+
 /** Past this many unread bytes a stream is a client that stopped reading: it is cut, not buffered. */
 const MAX_BUFFERED_BYTES = 1 << 20
 const MAX_STREAMS = 64
@@ -210,7 +257,7 @@ function streamRequests(
   streams: { open: number },
 ): void {
   if (streams.open >= MAX_STREAMS) {
-    res.status(429).json({ error: 'too_many_streams' })
+    res.status(429).json(new Refusal('too_many_streams').body)
     return
   }
   streams.open += 1

@@ -1,11 +1,12 @@
-import { isUtf8 } from 'node:buffer'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import helmet from 'helmet'
 import type { Logger } from '../log.js'
-import { type ApiDeps, createApiRouter, InvalidRequest } from './api.js'
-import { buildOpenApiDocument } from './openapi.js'
+import { type ApiDeps, createApiRouter } from './api.js'
+import { jsonBody } from './json-body.js'
+import { buildOpenApiDocument, type OpenApiDocument } from './openapi.js'
+import { invalidRequest, Refusal } from './refusal.js'
 
 export interface AdminDeps extends ApiDeps {
   adminToken: string | undefined
@@ -15,7 +16,7 @@ export interface AdminDeps extends ApiDeps {
 
 // Resolves to src/mock/dashboard/ from src/mock/admin (tsx) and from dist/mock/admin (built) alike: no copy step.
 const DASHBOARD_DIR = fileURLToPath(new URL('../../../src/mock/dashboard/', import.meta.url))
-const BODY_LIMIT = '1mb'
+const BODY_LIMIT = 1024 * 1024
 const STREAM_PATH = '/requests/stream'
 
 export function createAdminApp(deps: AdminDeps): express.Express {
@@ -35,11 +36,13 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     }),
   )
 
+  const openApi = buildOpenApiDocument({ endpointPath: deps.endpointPath, tokenField: deps.tokenField })
+  app.use(methodNotAllowed(openApi, deps.endpointPath))
+
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true })
   })
 
-  const openApi = buildOpenApiDocument({ endpointPath: deps.endpointPath, tokenField: deps.tokenField })
   app.use(
     '/api',
     (_req, res, next) => {
@@ -47,25 +50,52 @@ export function createAdminApp(deps: AdminDeps): express.Express {
       next()
     },
     bearerAuth(deps.adminToken),
-    requireJsonBody,
-    // Without the check, body-parser decodes invalid UTF-8 to U+FFFD and the store keeps the damage.
-    express.json({ limit: BODY_LIMIT, strict: false, verify: refuseInvalidUtf8 }),
+    jsonBody(BODY_LIMIT),
     createApiRouter(deps),
   )
   app.get('/api/openapi.json', (_req, res) => {
     res.json(openApi)
   })
-  app.use('/api', (_req, res) => {
-    res.status(404).json({ error: 'not_found' })
+  app.use('/api', () => {
+    throw new Refusal('not_found')
   })
 
   app.use(express.static(DASHBOARD_DIR))
-  app.use((_req, res) => {
-    res.status(404).json({ error: 'not_found' })
+  app.use(() => {
+    throw new Refusal('not_found')
   })
   app.use(errorHandler(deps.logger))
   return app
 }
+
+/**
+ * A method the document does not list for a path of the document: 405 with `Allow`, before anything
+ * else (HEAD and OPTIONS included: the document is the whole truth). The endpoint's own path is served
+ * on the other port, so it is not this app's to answer.
+ */
+function methodNotAllowed(document: OpenApiDocument, endpointPath: string) {
+  const routes = Object.entries(document.paths)
+    .filter(([path]) => path !== endpointPath)
+    .map(([path, item]) => ({
+      pattern: new RegExp(`^${path.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`),
+      allow: Object.keys(item)
+        .filter((key) => HTTP_METHODS.has(key))
+        .map((key) => key.toUpperCase()),
+    }))
+  return (req: Request, res: Response, next: NextFunction) => {
+    const route = routes.find((r) => r.pattern.test(req.path))
+    if (!route || route.allow.includes(req.method)) return next()
+    res.set('Allow', route.allow.join(', '))
+    res
+      .status(405)
+      .json(
+        new Refusal('method_not_allowed', [{ message: `${req.path} answers ${route.allow.join(', ')}` }])
+          .body,
+      )
+  }
+}
+
+const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'])
 
 /**
  * `Authorization: Bearer <token>` on every /api call when a token is configured; the SSE stream may
@@ -82,7 +112,7 @@ function bearerAuth(adminToken: string | undefined) {
       if (typeof token === 'string') given = token
     }
     if (given !== undefined && timingSafeEqual(sha256(given), expected)) return next()
-    res.set('WWW-Authenticate', 'Bearer').status(401).json({ error: 'unauthorized' })
+    res.set('WWW-Authenticate', 'Bearer').status(401).json(new Refusal('unauthorized').body)
   }
 }
 
@@ -90,59 +120,26 @@ function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest()
 }
 
-/**
- * A body must be declared JSON. Besides clarity this keeps other sites out: a browser can only send
- * `application/json` cross-origin after a CORS preflight, which this server never grants.
- */
-function requireJsonBody(req: Request, res: Response, next: NextFunction) {
-  const empty =
-    req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] ?? '0') === '0'
-  if (!empty && !req.is('application/json')) {
-    res.status(415).json({ error: 'unsupported_media_type' })
-    return
-  }
-  next()
-}
-
-function refuseInvalidUtf8(_req: unknown, _res: unknown, bytes: Buffer): void {
-  if (!isUtf8(bytes)) throw new Error('invalid UTF-8')
-}
-
-const BODY_ERRORS: Record<string, [number, string]> = {
-  'entity.parse.failed': [400, 'invalid_json'],
-  'entity.too.large': [413, 'payload_too_large'],
-  'entity.verify.failed': [400, 'invalid_json'],
-  'encoding.unsupported': [415, 'unsupported_encoding'],
-  'charset.unsupported': [415, 'unsupported_charset'],
-  'request.size.invalid': [400, 'invalid_body'],
-}
-
-/** Every error becomes JSON; only a fault of ours is a 5xx, and no stack trace is ever sent. */
+/** Every error becomes the one refusal shape; only a fault of ours is a 5xx, and no stack trace is ever sent. */
 function errorHandler(logger: Logger) {
   return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) {
       res.destroy()
       return
     }
-    if (error instanceof InvalidRequest) {
-      res.status(400).json({ error: 'invalid_request', issues: error.issues })
-      return
-    }
-    const { type, status } = error as { type?: unknown; status?: unknown }
-    if (type === 'request.aborted') {
+    if ((error as { type?: unknown }).type === 'request.aborted') {
       res.destroy()
       return
     }
-    const known = typeof type === 'string' ? BODY_ERRORS[type] : undefined
-    if (known) {
-      res.status(known[0]).json({ error: known[1] })
-      return
+    let refusal: Refusal
+    if (error instanceof Refusal) refusal = error
+    // Express could not percent-decode a path parameter (only the user token has one).
+    else if (error instanceof URIError)
+      refusal = invalidRequest('the token is not valid percent-encoding', ['token'])
+    else {
+      logger.error({ err: error }, 'admin API error')
+      refusal = new Refusal('internal_error')
     }
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      res.status(status).json({ error: 'bad_request' })
-      return
-    }
-    logger.error({ err: error }, 'admin API error')
-    res.status(500).json({ error: 'internal_error' })
+    res.status(refusal.status).json(refusal.body)
   }
 }
