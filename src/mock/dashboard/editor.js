@@ -1,7 +1,7 @@
 // @ts-check
 // The user editor: the selected record as JSON, saved only when the admin API accepts it all (PUT
 // replaces the whole record, as shown). Owns the text being edited; the selection belongs to users.js.
-import { issueLines, request } from './api.js'
+import { issueLines, request } from './admin-api.js'
 import { byId, replace, showErrors } from './dom.js'
 import { loadUsers, selection, setSelection } from './users.js'
 

@@ -1,8 +1,8 @@
 // @ts-check
 // The QA dashboard: plain DOM and ES modules, no framework, no build step. Each module owns its state:
-// api.js (the admin API and its token), scenarios.js (the override, downtime), users.js (the list and
+// admin-api.js (the admin API and its token), scenarios.js (the override, downtime), users.js (the list and
 // the selection), editor.js, sidebar.js, commands.js, request-log.js; model.js is pure.
-import { request } from './api.js'
+import { request } from './admin-api.js'
 import { startCommands } from './commands.js'
 import { byId } from './dom.js'
 import { startEditor } from './editor.js'

@@ -1,7 +1,7 @@
 // @ts-check
 // The live request log: every POST to the endpoint, newest first, from GET /api/requests and then the
 // SSE stream. Owns the entries shown, the pause and what arrived while paused.
-import { openStream, request } from './api.js'
+import { openStream, request } from './admin-api.js'
 import { byId, h, replace } from './dom.js'
 import { latency, looksLikeRetry, plural, seconds, TALKI_TIMEOUT_MS, talkiReads } from './model.js'
 import { selectUser } from './users.js'

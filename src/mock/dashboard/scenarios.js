@@ -2,7 +2,7 @@
 // The global scenario switches, built from the catalog of GET /api/scenarios (names, parameters, ranges
 // and defaults: none is written here), the override's state, and the endpoint's status pill, whose
 // "back in N s" counts down to the `downUntil` that GET /api/simulation answers.
-import { issueLines, request, waitingForToken } from './api.js'
+import { issueLines, request, waitingForToken } from './admin-api.js'
 import { byId, h, replace, showErrors } from './dom.js'
 import { describeSpec, fillSpec, isDownSpec, isSequence, plural, shortName } from './model.js'
 import { signal } from './signal.js'

@@ -1,7 +1,7 @@
 // @ts-check
 // The users: search, pages, and which one is selected (owned here; the editor, the sidebar and the
 // commands watch it). A ⚡ badge marks every user that carries its own scenario.
-import { request } from './api.js'
+import { request } from './admin-api.js'
 import { byId, h, planBadge, replace } from './dom.js'
 import { describeSpec, fillSpec, shortName } from './model.js'
 import { signal } from './signal.js'

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { scenarioCatalogue } from '../../../src/mock/admin/scenario-catalogue.js'
 import {
   type Catalog,
   effectFor,
@@ -10,13 +11,15 @@ import {
   talkiFetch,
   talkiReads,
 } from '../../../src/mock/dashboard/model.js'
-import { CATALOG } from './catalog.js'
 
 // The dashboard's "what Talki would do" model, imported by Node as the browser loads it. Talki waits
 // 5 s, retries once 3 s after an attempt that met a refused or reset connection, no answer in 5 s, or a
-// 5xx; a 4xx or a 200 is an answer. A Refresh is one more fetch.
+// 5xx; a 4xx or a 200 is an answer. A Refresh is one more fetch. The defaults come from the catalogue
+// GET /api/scenarios answers, built here by the same function.
 
-const fill = (spec: Spec) => fillSpec(spec, CATALOG as Catalog)
+const CATALOG: Catalog = scenarioCatalogue()
+
+const fill = (spec: Spec) => fillSpec(spec, CATALOG)
 
 interface Case {
   name: string
@@ -401,7 +404,7 @@ describe('fillSpec', () => {
   it('leaves a filled spec as it is, and takes its defaults from the catalog it is given', () => {
     const filled = fill({ scenario: 'down', durationMs: 2500 })
     expect(fill(filled)).toEqual(filled)
-    const changed = structuredClone(CATALOG) as Catalog
+    const changed = structuredClone(CATALOG)
     const slow = changed.scenarios
       .find((s) => s.name === 'slow')
       ?.parameters.find((p) => p.name === 'delayMs')
@@ -480,7 +483,7 @@ describe('effectFor: which scenario applies, strongest first', () => {
     ...over,
   })
   const effect = (simulation: ReturnType<typeof state>, simulate?: Spec) =>
-    effectFor({ simulation: simulation as never, simulate, catalog: CATALOG as Catalog, now: NOW })
+    effectFor({ simulation: simulation as never, simulate, catalog: CATALOG, now: NOW })
 
   it('no scenario, the user’s own, SIMULATE over the user’s own', () => {
     expect(effect(state())).toEqual({
