@@ -122,6 +122,7 @@ function renderParams() {
   if (scenario.parameters.length === 0) {
     params.append(h('span', { class: 'muted small' }, `${scenario.name} takes no parameters`))
   }
+  byId('scenario-about', HTMLElement).textContent = `${scenario.name}: ${scenario.description ?? ''}`
   byId('limits', HTMLElement).hidden = !takesLimits(scenario.name)
   for (const label of document.querySelectorAll('.switch')) {
     label.classList.toggle('selected', label.getAttribute('data-scenario') === scenario.name)
@@ -150,7 +151,8 @@ function control(p, prefill) {
       }),
     )
   } else {
-    const hint = p.default === undefined ? '' : `default ${p.default}`
+    const range =
+      p.minimum === undefined ? '' : p.maximum === undefined ? `≥ ${p.minimum}` : `${p.minimum}–${p.maximum}`
     input = h('input', {
       id,
       type: 'number',
@@ -159,7 +161,7 @@ function control(p, prefill) {
       step: p.type === 'integer' ? 1 : 'any',
       inputmode: p.type === 'integer' ? 'numeric' : 'decimal',
       value: prefill ? p.default : undefined,
-      placeholder: prefill ? hint : (p.description ?? hint),
+      placeholder: range,
     })
   }
   return h('label', { title: p.description }, `${p.name} `, input)
