@@ -350,6 +350,29 @@ describe.runIf(HAS_CHROMIUM)('dashboard in headless Chromium', () => {
     await expect(answer(stack, 'usr_dash_new')).resolves.toMatchObject({ status: 404 })
   })
 
+  it("'Reset + seed users' puts back the seed's users after a confirm", async () => {
+    const seeded = SEED.users.find((user) => user.userToken === 'usr_ok')
+    const put = await fetch(new URL('/api/users/usr_ok', stack.adminUrl), {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'Changed Before Reset' }),
+    })
+    expect(put.status).toBe(200)
+    opened = await open(stack)
+    const { page } = opened
+    await selectUser(page, 'usr_ok')
+    await expect(page.locator('#preview .panel-name').textContent()).resolves.toBe('Changed Before Reset')
+    const dialogs: string[] = []
+    page.once('dialog', (dialog) => {
+      dialogs.push(dialog.message())
+      void dialog.accept()
+    })
+    await page.getByRole('button', { name: 'Reset + seed users' }).click()
+    await page.locator('#preview .panel-name', { hasText: seeded?.name ?? '?' }).waitFor(WAIT)
+    expect(dialogs[0]).toContain('put back the users of data/seed.json')
+    await expect(admin(stack, 'GET', '/api/users/usr_ok')).resolves.toMatchObject({ body: seeded })
+  })
+
   it('shows each endpoint call live: status, verdict, budget, and why a signature failed', async () => {
     opened = await open(stack)
     const { page } = opened

@@ -2,14 +2,14 @@
 // The QA dashboard: plain DOM and ES modules, no framework, no build step. Each module owns its state:
 // admin-api.js (the admin API and its token), scenarios.js (the override, downtime), users.js (the list and
 // the selection), editor.js, sidebar.js, commands.js, request-log.js; model.js is pure.
-import { request } from './admin-api.js'
+import { issueLines, request } from './admin-api.js'
 import { startCommands } from './commands.js'
 import { byId } from './dom.js'
 import { startEditor } from './editor.js'
 import { clearShown, startRequestLog } from './request-log.js'
 import { refreshSimulation, startScenarios } from './scenarios.js'
 import { startSidebar } from './sidebar.js'
-import { startUsers } from './users.js'
+import { loadUsers, reselect, startUsers } from './users.js'
 
 /** The endpoint path and token field, from the OpenAPI document (ENDPOINT_PATH, USER_TOKEN_FIELD). */
 async function readEndpoint() {
@@ -35,15 +35,21 @@ async function start() {
   startSidebar(catalog)
   startEditor()
   startCommands(endpoint)
-  byId('reset', HTMLButtonElement).addEventListener('click', async () => {
-    if (
-      !confirm('Reset: clear the global override, every sequence and the request log, and end any downtime?')
-    )
-      return
-    await request('POST', '/api/reset')
+  /** @param {string} question @param {unknown} [body] */
+  const reset = async (question, body) => {
+    if (!confirm(question)) return
+    const res = await request('POST', '/api/reset', body)
+    if (!res.ok) return alert(`Nothing was reset: ${issueLines(res.data).join('; ')}`)
     clearShown()
-    await refreshSimulation()
-  })
+    await Promise.all([refreshSimulation(), loadUsers(), reselect()])
+  }
+  const everything = 'clear the global override, every sequence and the request log, and end any downtime'
+  byId('reset', HTMLButtonElement).addEventListener('click', () => reset(`Reset: ${everything}?`))
+  byId('reset-seed', HTMLButtonElement).addEventListener('click', () =>
+    reset(`Reset: ${everything}, and put back the users of data/seed.json (edits and new users are lost)?`, {
+      users: 'seed',
+    }),
+  )
   await Promise.all([
     refreshSimulation(),
     startUsers(catalog),

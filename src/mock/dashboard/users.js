@@ -66,6 +66,14 @@ export async function selectUser(token) {
   if (res.ok) selected.set({ record: res.data, mode: 'edit' })
 }
 
+/** Reads the selected user again (after a reset); gone, nothing is selected. */
+export async function reselect() {
+  const { record, mode } = selected.get()
+  if (!record || mode === 'new') return
+  const res = await request('GET', `/api/users/${encodeURIComponent(record.userToken)}`)
+  selected.set({ record: res.ok ? res.data : null, mode: 'edit' })
+}
+
 /** What the editor saved or started. @param {Selection} next */
 export function setSelection(next) {
   selected.set(next)
