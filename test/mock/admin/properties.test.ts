@@ -192,4 +192,28 @@ describe('the admin API under generated and mutated bodies', () => {
       { numRuns: 300 },
     )
   })
+
+  it('reads a query integer only when it is decimal digits in range, and refuses anything else with 400', async () => {
+    const { app } = await setup()
+    const { port } = await listen(app)
+    const values = fc.oneof(
+      fc.nat({ max: 2000 }).map(String),
+      fc.string({ maxLength: 6 }),
+      fc.constantFrom('0x10', '1e3', '', '+5', '-1', '5.0', ' 5', '٣', '1_000', '99999999999999999999'),
+    )
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('offset', 'limit'), values, async (name, value) => {
+        const answer = await sendRaw(port, {
+          method: 'GET',
+          path: `/api/users?${name}=${encodeURIComponent(value)}`,
+        })
+        const n = Number(value)
+        const fits =
+          /^[0-9]+$/.test(value) && (name === 'offset' ? Number.isSafeInteger(n) : n >= 1 && n <= 1000)
+        expect(answer.status, `${name}=${value}`).toBe(fits ? 200 : 400)
+        if (fits) expect(JSON.parse(answer.body)[name]).toBe(n)
+      }),
+      { numRuns: 200 },
+    )
+  })
 })
