@@ -1,5 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises'
-import { createServer, request as httpRequest, type Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAdminApp } from '../../../src/mock/admin/app.js'
@@ -14,6 +14,7 @@ import { fillDefaults } from '../../../src/mock/simulation/scenarios.js'
 import { openJsonStore } from '../../../src/mock/store.js'
 import { type CheckedApp, checkedApp } from '../../contract.js'
 import { ALICE, capturedLogger, tempDataDir } from '../../support.js'
+import { sendRaw } from './harness.js'
 
 // Hostile requests to the admin API, one app for the whole table: after every row the store file, the
 // simulation, the request log and the folder are exactly as before, nothing answered 5xx, and the app
@@ -502,33 +503,14 @@ function send(
   port: number,
   row: Pick<Row, 'method' | 'path' | 'authorization' | 'headers' | 'body'>,
 ): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string | string[]> = { Connection: 'close', ...row.headers }
-    const authorization = row.authorization === undefined ? AUTH : row.authorization
-    if (authorization !== null) headers.Authorization = authorization
-    const req = httpRequest({
-      host: '127.0.0.1',
-      port,
-      method: row.method,
-      path: row.path,
-      headers,
-      agent: false,
-    })
-    req.setTimeout(5000, () => req.destroy(new Error(`${row.method} ${row.path}: no answer in 5 s`)))
-    req.on('error', reject)
-    req.on('response', (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (chunk: Buffer) => chunks.push(chunk))
-      res.on('error', reject)
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        }),
-      )
-    })
-    req.end(row.body)
+  const headers: Record<string, string | string[]> = { ...row.headers }
+  const authorization = row.authorization === undefined ? AUTH : row.authorization
+  if (authorization !== null) headers.Authorization = authorization
+  return sendRaw(port, {
+    method: row.method,
+    path: row.path,
+    headers,
+    ...(row.body === undefined ? {} : { body: row.body }),
   })
 }
 
