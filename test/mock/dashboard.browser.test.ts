@@ -183,11 +183,11 @@ describe.runIf(HAS_CHROMIUM)('dashboard in headless Chromium', () => {
   it('builds the scenario forms from GET /api/scenarios: a default changed there shows in the form and the model', async () => {
     const changeDefaults = (page: Page) =>
       page.route('**/api/scenarios', async (route) => {
-        const catalog = (await (await route.fetch()).json()) as {
+        const catalogue = (await (await route.fetch()).json()) as {
           scenarios: Array<{ name: string; parameters: Array<{ name: string; default?: unknown }> }>
         }
         const param = (scenario: string, name: string) => {
-          const found = catalog.scenarios
+          const found = catalogue.scenarios
             .find((s) => s.name === scenario)
             ?.parameters.find((p) => p.name === name)
           if (!found) throw new Error(`no ${scenario}.${name} in GET /api/scenarios`)
@@ -196,7 +196,7 @@ describe.runIf(HAS_CHROMIUM)('dashboard in headless Chromium', () => {
         param('slow', 'delayMs').default = 4321
         param('error', 'status').default = 502
         param('hang', 'maxMs').default = 2500
-        await route.fulfill({ json: catalog })
+        await route.fulfill({ json: catalogue })
       })
     opened = await open(stack, { routes: changeDefaults })
     const { page } = opened
@@ -212,7 +212,7 @@ describe.runIf(HAS_CHROMIUM)('dashboard in headless Chromium', () => {
       '503',
       '504',
     ])
-    // usr_hang's own scenario is the bare "hang": the model fills it from the same catalog.
+    // usr_hang's own scenario is the bare "hang": the model fills it from the same catalogue.
     await selectUser(page, 'usr_hang')
     await expect(page.locator('#effect').textContent()).resolves.toContain(
       'connection closed after 2.5 s without an answer',

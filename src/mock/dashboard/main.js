@@ -28,11 +28,11 @@ async function start() {
   // The first call asks for the token if the server needs one; the rest then go through.
   const scenarios = await request('GET', '/api/scenarios')
   if (!scenarios.ok) throw new Error(`GET /api/scenarios answered ${scenarios.status}`)
-  const catalog = scenarios.data
+  const catalogue = scenarios.data
   const endpoint = await readEndpoint()
 
-  startScenarios(catalog)
-  startSidebar(catalog)
+  startScenarios(catalogue)
+  startSidebar(catalogue)
   startEditor()
   startCommands(endpoint)
   /** @param {string} question @param {unknown} [body] */
@@ -52,7 +52,7 @@ async function start() {
   )
   await Promise.all([
     refreshSimulation(),
-    startUsers(catalog),
+    startUsers(catalogue),
     // A user's own `down` closes the port: ask for downUntil at once rather than at the next poll.
     startRequestLog({ onEntry: (entry) => entry.scenario === 'down' && void refreshSimulation() }),
   ])

@@ -3,7 +3,7 @@
 // Talki waits 5 s for an answer; a refused or reset connection, no answer within 5 s, or a 5xx is
 // "down" and is retried once, 3 s after the attempt ended; a 4xx or a 200 is an answer. A Refresh by
 // the operator is one more fetch (README, "Decisions where the spec is silent"). Defaults are never
-// written here: a spec is filled from the catalog the server answers at GET /api/scenarios.
+// written here: a spec is filled from the catalogue the server answers at GET /api/scenarios.
 
 export const TALKI_TIMEOUT_MS = 5000
 export const TALKI_RETRY_MS = 3000
@@ -11,7 +11,7 @@ export const TALKI_RETRY_MS = 3000
 /**
  * @typedef {{ name: string, type: string, minimum?: number, maximum?: number, default?: unknown, values?: unknown[], description?: string }} Parameter
  * @typedef {{ name: string, description?: string, parameters: Parameter[] }} ScenarioInfo
- * @typedef {{ scenarios: ScenarioInfo[], override: { parameters: Parameter[] }, sequence: { parameters: Parameter[] } }} Catalog
+ * @typedef {{ scenarios: ScenarioInfo[], override: { parameters: Parameter[] }, sequence: { parameters: Parameter[] } }} Catalogue
  * @typedef {{ scenario: string, [key: string]: any }} ScenarioObject
  * @typedef {{ sequence: Array<string | ScenarioObject>, windowMs?: number, [key: string]: any }} SequenceObject
  * @typedef {string | ScenarioObject | SequenceObject} Spec
@@ -69,34 +69,34 @@ export function isDownSpec(spec) {
 }
 
 /**
- * The spec with every default of the catalog filled in (a nested `failWith` and sequence items too);
+ * The spec with every default of the catalogue filled in (a nested `failWith` and sequence items too);
  * `count` and `probability` are kept. A spec already filled comes back equal.
  * @param {Spec} spec
- * @param {Catalog} catalog
+ * @param {Catalogue} catalogue
  * @returns {Filled}
  */
-export function fillSpec(spec, catalog) {
+export function fillSpec(spec, catalogue) {
   const s = asObject(spec)
   if (isSequence(s)) {
-    const items = s.sequence.map((item) => /** @type {ScenarioObject} */ (fillSpec(item, catalog)))
+    const items = s.sequence.map((item) => /** @type {ScenarioObject} */ (fillSpec(item, catalogue)))
     return /** @type {Filled} */ (
-      withDefaults({ ...s, sequence: items }, catalog.sequence.parameters, catalog)
+      withDefaults({ ...s, sequence: items }, catalogue.sequence.parameters, catalogue)
     )
   }
-  const info = catalog.scenarios.find((c) => c.name === s.scenario)
-  return /** @type {Filled} */ (withDefaults(s, info?.parameters ?? [], catalog))
+  const info = catalogue.scenarios.find((c) => c.name === s.scenario)
+  return /** @type {Filled} */ (withDefaults(s, info?.parameters ?? [], catalogue))
 }
 
 /**
  * @param {Record<string, any>} spec
  * @param {Parameter[]} parameters
- * @param {Catalog} catalog
+ * @param {Catalogue} catalogue
  */
-function withDefaults(spec, parameters, catalog) {
+function withDefaults(spec, parameters, catalogue) {
   const out = { ...spec }
   for (const p of parameters) {
     if (out[p.name] === undefined && p.default !== undefined) out[p.name] = structuredClone(p.default)
-    if (p.type === 'scenario' && out[p.name] !== undefined) out[p.name] = fillSpec(out[p.name], catalog)
+    if (p.type === 'scenario' && out[p.name] !== undefined) out[p.name] = fillSpec(out[p.name], catalogue)
   }
   return out
 }
@@ -388,10 +388,10 @@ function refreshHint(spec, fetch, timing) {
 /**
  * The scenario that would apply to this user, strongest first, and what Talki would do with it.
  * `now` and the state's `downUntil` place a downtime in progress on the ticket's time line.
- * @param {{ simulation: SimulationState, simulate: Spec | undefined, catalog: Catalog, now: number }} input
+ * @param {{ simulation: SimulationState, simulate: Spec | undefined, catalogue: Catalogue, now: number }} input
  * @returns {{ tone: Tone, sees: Sees, lines: string[] }}
  */
-export function effectFor({ simulation, simulate, catalog, now }) {
+export function effectFor({ simulation, simulate, catalogue, now }) {
   const downUntil = simulation.downUntil ? Date.parse(simulation.downUntil) : Number.NaN
   const closedUntilMs = Number.isFinite(downUntil) ? Math.max(0, downUntil - now) : 0
   const timing = { closedUntilMs }
@@ -408,7 +408,7 @@ export function effectFor({ simulation, simulate, catalog, now }) {
       return from(simulation.startup, `SIMULATE at start: ${describeSpec(simulation.startup)}${downNote}`)
     }
     if (simulate !== undefined) {
-      const own = fillSpec(simulate, catalog)
+      const own = fillSpec(simulate, catalogue)
       return from(own, `the user's own scenario: ${describeSpec(own)}${downNote}`)
     }
     return from(null, `no scenario applies${downNote}`)

@@ -1,5 +1,5 @@
 // @ts-check
-// The global scenario switches, built from the catalog of GET /api/scenarios (names, parameters, ranges
+// The global scenario switches, built from the catalogue of GET /api/scenarios (names, parameters, ranges
 // and defaults: none is written here), the override's state, and the endpoint's status pill, whose
 // "back in N s" counts down to the `downUntil` that GET /api/simulation answers.
 import { issueLines, request, waitingForToken } from './admin-api.js'
@@ -8,7 +8,7 @@ import { describeSpec, fillSpec, isDownSpec, isSequence, plural, shortName } fro
 import { signal } from './signal.js'
 
 /**
- * @typedef {import('./model.js').Catalog} Catalog
+ * @typedef {import('./model.js').Catalogue} Catalogue
  * @typedef {import('./model.js').Parameter} Parameter
  * @typedef {import('./model.js').ScenarioInfo} ScenarioInfo
  * @typedef {import('./model.js').SimulationState} SimulationState
@@ -22,16 +22,16 @@ const state = signal(/** @type {SimulationState | null} */ (null))
 /** GET /api/simulation as last answered; owned here. */
 export const simulation = state.view
 
-/** @type {Catalog} */
-let catalog
+/** @type {Catalogue} */
+let catalogue
 let selected = 'error'
 
-/** @param {Catalog} given */
+/** @param {Catalogue} given */
 export function startScenarios(given) {
-  catalog = given
+  catalogue = given
   renderSwitches()
   byId('custom-json', HTMLTextAreaElement).value = JSON.stringify(
-    fillSpec({ sequence: ['error', 'error', 'ok'] }, catalog),
+    fillSpec({ sequence: ['error', 'error', 'ok'] }, catalogue),
   )
   byId('override-form', HTMLFormElement).addEventListener('submit', (event) => {
     event.preventDefault()
@@ -80,7 +80,7 @@ function downUntil() {
 
 /** @param {string} name */
 function scenarioInfo(name) {
-  return catalog.scenarios.find((s) => s.name === name)
+  return catalogue.scenarios.find((s) => s.name === name)
 }
 
 /** `down` takes no count or probability. @param {string} name */
@@ -91,7 +91,7 @@ function takesLimits(name) {
 function renderSwitches() {
   replace(
     byId('switches', HTMLElement),
-    ...catalog.scenarios.map((s) =>
+    ...catalogue.scenarios.map((s) =>
       h(
         'label',
         { class: 'switch', 'data-scenario': s.name, title: s.description },
@@ -110,7 +110,7 @@ function renderSwitches() {
       ),
     ),
   )
-  replace(byId('limits', HTMLElement), ...catalog.override.parameters.map((p) => control(p, false)))
+  replace(byId('limits', HTMLElement), ...catalogue.override.parameters.map((p) => control(p, false)))
   renderParams()
 }
 
@@ -175,15 +175,15 @@ function control(p, prefill) {
  */
 function failWithOptions(p) {
   /** @type {unknown[]} */
-  const specs = p.default === undefined ? [] : [fillSpec(/** @type {any} */ (p.default), catalog)]
+  const specs = p.default === undefined ? [] : [fillSpec(/** @type {any} */ (p.default), catalogue)]
   const allowed = (/** @type {ScenarioInfo} */ s) =>
     Array.isArray(p.values) ? p.values.includes(s.name) : !NOT_PLAIN.includes(s.name)
-  for (const s of catalog.scenarios.filter(allowed)) {
+  for (const s of catalogue.scenarios.filter(allowed)) {
     const choice = s.parameters.find((q) => q.type === 'enum')
     if (choice)
       for (const v of choice.values ?? [])
-        specs.push(fillSpec({ scenario: s.name, [choice.name]: v }, catalog))
-    else specs.push(fillSpec(s.name, catalog))
+        specs.push(fillSpec({ scenario: s.name, [choice.name]: v }, catalogue))
+    else specs.push(fillSpec(s.name, catalogue))
   }
   const seen = new Set()
   return specs
@@ -202,7 +202,7 @@ function overrideFromForm() {
   const body = { scenario: selected }
   const names = [
     ...(scenarioInfo(selected)?.parameters ?? []),
-    ...(takesLimits(selected) ? catalog.override.parameters : []),
+    ...(takesLimits(selected) ? catalogue.override.parameters : []),
   ].map((p) => p.name)
   for (const name of names) {
     const el = document.getElementById(`p-${name}`)

@@ -9,8 +9,8 @@ import { selection } from './users.js'
 
 /** @typedef {import('./users.js').UserRecord} UserRecord */
 
-/** @param {import('./model.js').Catalog} catalog */
-export function startSidebar(catalog) {
+/** @param {import('./model.js').Catalogue} catalogue */
+export function startSidebar(catalogue) {
   const render = () => {
     const { record, mode } = selection.get()
     byId('no-selection', HTMLElement).hidden = record !== null
@@ -29,7 +29,7 @@ export function startSidebar(catalog) {
       const { tone, sees, lines } = effectFor({
         simulation: sim,
         simulate: record.simulate,
-        catalog,
+        catalogue,
         now: Date.now(),
       })
       effect.className = `effect ${tone}`

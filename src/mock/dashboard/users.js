@@ -7,7 +7,7 @@ import { describeSpec, fillSpec, shortName } from './model.js'
 import { signal } from './signal.js'
 
 /**
- * @typedef {import('./model.js').Catalog} Catalog
+ * @typedef {import('./model.js').Catalogue} Catalogue
  * @typedef {import('./model.js').Spec} Spec
  * @typedef {{ userToken: string, name?: string, email?: string, plan?: string, fields?: Record<string, string | number | boolean>, simulate?: Spec }} UserRecord
  * @typedef {{ record: UserRecord | null, mode: 'edit' | 'new' }} Selection
@@ -18,12 +18,12 @@ const selected = signal(/** @type {Selection} */ ({ record: null, mode: 'edit' }
 export const selection = selected.view
 
 const page = { q: '', offset: 0, limit: 25, total: 0, list: /** @type {UserRecord[]} */ ([]) }
-/** @type {Catalog} */
-let catalog
+/** @type {Catalogue} */
+let catalogue
 
-/** @param {Catalog} given */
+/** @param {Catalogue} given */
 export function startUsers(given) {
-  catalog = given
+  catalogue = given
   let searchTimer = 0
   byId('search', HTMLInputElement).addEventListener('input', (event) => {
     clearTimeout(searchTimer)
@@ -82,7 +82,7 @@ export function setSelection(next) {
 /** @param {Spec | undefined} spec */
 function simulateBadge(spec) {
   if (spec === undefined) return null
-  const filled = fillSpec(spec, catalog)
+  const filled = fillSpec(spec, catalogue)
   return h(
     'span',
     { class: 'badge sim', title: `own scenario: ${describeSpec(filled)}` },

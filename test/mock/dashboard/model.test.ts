@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { scenarioCatalogue } from '../../../src/mock/admin/scenario-catalogue.js'
 import {
-  type Catalog,
+  type Catalogue,
   effectFor,
   explain,
   fillSpec,
@@ -17,9 +17,9 @@ import {
 // 5xx; a 4xx or a 200 is an answer. A Refresh is one more fetch. The defaults come from the catalogue
 // GET /api/scenarios answers, built here by the same function.
 
-const CATALOG: Catalog = scenarioCatalogue()
+const CATALOGUE: Catalogue = scenarioCatalogue()
 
-const fill = (spec: Spec) => fillSpec(spec, CATALOG)
+const fill = (spec: Spec) => fillSpec(spec, CATALOGUE)
 
 interface Case {
   name: string
@@ -382,7 +382,7 @@ describe('talkiFetch: every scenario × attempt × timing', () => {
 })
 
 describe('fillSpec', () => {
-  it('fills the defaults of the catalog, nested ones too, and keeps count and probability', () => {
+  it('fills the defaults of the catalogue, nested ones too, and keeps count and probability', () => {
     expect(fill('slow')).toEqual({ scenario: 'slow', delayMs: 6000, jitterMs: 0 })
     expect(fill({ scenario: 'flaky', failWith: 'error', count: 2 })).toEqual({
       scenario: 'flaky',
@@ -401,14 +401,14 @@ describe('fillSpec', () => {
     })
   })
 
-  it('leaves a filled spec as it is, and takes its defaults from the catalog it is given', () => {
+  it('leaves a filled spec as it is, and takes its defaults from the catalogue it is given', () => {
     const filled = fill({ scenario: 'down', durationMs: 2500 })
     expect(fill(filled)).toEqual(filled)
-    const changed = structuredClone(CATALOG)
+    const changed = structuredClone(CATALOGUE)
     const slow = changed.scenarios
       .find((s) => s.name === 'slow')
       ?.parameters.find((p) => p.name === 'delayMs')
-    if (!slow) throw new Error('no slow.delayMs in the catalog')
+    if (!slow) throw new Error('no slow.delayMs in the catalogue')
     slow.default = 4000
     expect(fillSpec('slow', changed)).toMatchObject({ delayMs: 4000 })
     expect(explain(fillSpec('slow', changed)).text).toBe('Talki would show this after 4.0 s, inside its 5 s')
@@ -483,7 +483,7 @@ describe('effectFor: which scenario applies, strongest first', () => {
     ...over,
   })
   const effect = (simulation: ReturnType<typeof state>, simulate?: Spec) =>
-    effectFor({ simulation: simulation as never, simulate, catalog: CATALOG, now: NOW })
+    effectFor({ simulation: simulation as never, simulate, catalogue: CATALOGUE, now: NOW })
 
   it('no scenario, the user’s own, SIMULATE over the user’s own', () => {
     expect(effect(state())).toEqual({
