@@ -212,6 +212,14 @@ describe.runIf(HAS_CHROMIUM)('dashboard in headless Chromium', () => {
       '503',
       '504',
     ])
+    await page.locator('.switch[data-scenario="flaky"]').click()
+    await expect(page.locator('#p-failWith option:checked').textContent()).resolves.toBe(
+      'error 503 (default)',
+    )
+    await expect(page.locator('#p-windowMs').inputValue()).resolves.toBe('10000')
+    await expect(page.locator('#limits').isVisible()).resolves.toBe(true)
+    await page.locator('.switch[data-scenario="down"]').click()
+    await expect(page.locator('#limits').isVisible()).resolves.toBe(false)
     // usr_hang's own scenario is the bare "hang": the model fills it from the same catalogue.
     await selectUser(page, 'usr_hang')
     await expect(page.locator('#effect').textContent()).resolves.toContain(

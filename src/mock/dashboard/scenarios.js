@@ -15,8 +15,6 @@ import { signal } from './signal.js'
  */
 
 const POLL_MS = 2000
-/** Scenarios that act on one request: what `flaky` may fail with, and a sequence may hold. */
-const NOT_PLAIN = ['down', 'flaky']
 
 const state = signal(/** @type {SimulationState | null} */ (null))
 /** GET /api/simulation as last answered; owned here. */
@@ -30,9 +28,12 @@ let selected = 'error'
 export function startScenarios(given) {
   catalogue = given
   renderSwitches()
-  byId('custom-json', HTMLTextAreaElement).value = JSON.stringify(
-    fillSpec({ sequence: ['error', 'error', 'ok'] }, catalogue),
-  )
+  // An example to start from, with the sequence's own parameters at their defaults.
+  const sequenceDefaults = catalogue.sequence.parameters.map((p) => [p.name, p.default])
+  byId('custom-json', HTMLTextAreaElement).value = JSON.stringify({
+    sequence: ['error', 'error', 'ok'],
+    ...Object.fromEntries(sequenceDefaults.filter(([, value]) => value !== undefined)),
+  })
   byId('override-form', HTMLFormElement).addEventListener('submit', (event) => {
     event.preventDefault()
     void applyOverride(overrideFromForm())
@@ -85,7 +86,7 @@ function scenarioInfo(name) {
 
 /** `down` takes no count or probability. @param {string} name */
 function takesLimits(name) {
-  return name !== 'down'
+  return !isDownSpec({ scenario: name })
 }
 
 function renderSwitches() {
@@ -141,12 +142,16 @@ function control(p, prefill) {
   if (p.type === 'enum' || p.type === 'scenario') {
     const options =
       p.type === 'enum' ? (p.values ?? []).map((v) => ({ value: v, label: String(v) })) : failWithOptions(p)
+    const fallback =
+      p.type === 'scenario' && p.default !== undefined
+        ? fillSpec(/** @type {any} */ (p.default), catalogue)
+        : p.default
     input = h(
       'select',
       { id },
       ...options.map((o) => {
         const value = JSON.stringify(o.value)
-        const isDefault = value === JSON.stringify(p.default)
+        const isDefault = value === JSON.stringify(fallback)
         return h('option', { value, selected: isDefault }, `${o.label}${isDefault ? ' (default)' : ''}`)
       }),
     )
@@ -176,8 +181,7 @@ function control(p, prefill) {
 function failWithOptions(p) {
   /** @type {unknown[]} */
   const specs = p.default === undefined ? [] : [fillSpec(/** @type {any} */ (p.default), catalogue)]
-  const allowed = (/** @type {ScenarioInfo} */ s) =>
-    Array.isArray(p.values) ? p.values.includes(s.name) : !NOT_PLAIN.includes(s.name)
+  const allowed = (/** @type {ScenarioInfo} */ s) => !Array.isArray(p.values) || p.values.includes(s.name)
   for (const s of catalogue.scenarios.filter(allowed)) {
     const choice = s.parameters.find((q) => q.type === 'enum')
     if (choice)
