@@ -195,3 +195,27 @@ function capture(res: ServerResponse): Buffer[] {
   }) as ServerResponse['end']
   return chunks
 }
+
+const remoteCheckers = new Map<string, ContractChecker>()
+
+/**
+ * The same check for an answer from a server in another process (the stress runs): the document is
+ * fetched from that admin base URL (once it has been had, it is kept). When it cannot be fetched (the
+ * server was killed on purpose, or this call's token is the wrong one), there is nothing to check
+ * against and the answer passes.
+ */
+export async function expectContract(base: string, token: string | undefined, answer: Answer): Promise<void> {
+  let checker = remoteCheckers.get(base)
+  if (!checker) {
+    checker = await fetch(`${base}/api/openapi.json`, {
+      headers: token ? { Authorization: `Bearer ${token}` } : {},
+      signal: AbortSignal.timeout(10_000),
+    })
+      .then(async (res) => (res.ok ? new ContractChecker(await res.json()) : undefined))
+      .catch(() => undefined)
+    if (!checker) return
+    remoteCheckers.set(base, checker)
+  }
+  const violation = checker.check(answer)
+  if (violation) throw new Error(`admin answer off the document: ${violation}`)
+}

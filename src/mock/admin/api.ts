@@ -131,7 +131,8 @@ function showOverride(override: Override) {
 export function createApiRouter(deps: ApiDeps): express.Router {
   const { store, simulation, downtime, requestLog, logger } = deps
   const heartbeatMs = deps.heartbeatMs ?? 15_000
-  const api = express.Router()
+  // Exact paths, as the document writes them: `/api/users/` or `/API/users` is not one of them.
+  const api = express.Router({ caseSensitive: true, strict: true })
   const catalogue = scenarioCatalogue()
 
   api.get('/scenarios', (_req, res) => {
@@ -165,7 +166,8 @@ export function createApiRouter(deps: ApiDeps): express.Router {
   })
 
   api.post('/reset', async (req, res) => {
-    const { users } = parseOrRefuse(ResetRequestSchema, req.body ?? {})
+    // Zero bytes is no body (`undefined`); a JSON `null` is a body, and the schema refuses it.
+    const { users } = parseOrRefuse(ResetRequestSchema, req.body === undefined ? {} : req.body)
     // The seed is read and checked before anything is reset: a bad seed changes nothing.
     const seedUsers = users === 'seed' ? await readSeed(deps.seedFile, logger) : undefined
     resetSimulation(simulation)

@@ -22,6 +22,9 @@ const STREAM_PATH = '/requests/stream'
 export function createAdminApp(deps: AdminDeps): express.Express {
   const app = express()
   app.disable('x-powered-by')
+  // Exact paths, as the document writes them (see the API router).
+  app.enable('case sensitive routing')
+  app.enable('strict routing')
   app.use(
     helmet({
       contentSecurityPolicy: {

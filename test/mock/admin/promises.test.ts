@@ -333,6 +333,17 @@ describe('bodies that are not JSON → 400 invalid_request saying so', () => {
   })
 })
 
+describe('paths are exact, as the document writes them', () => {
+  for (const path of ['/api/users/', '/API/users', '/Healthz', '/healthz/', '/api/simulation/']) {
+    it(`${path} → 404 not_found`, async () => {
+      const { app } = await setup()
+      const res = await request(app).get(path)
+      expect(res.status).toBe(404)
+      expect(res.body).toEqual({ error: 'not_found' })
+    })
+  }
+})
+
 describe('a body sent with GET or DELETE is ignored', () => {
   it('GET /api/users with a text body, DELETE /api/requests with a gzip-declared one: answered as without', async () => {
     const { app } = await setup()
@@ -372,7 +383,23 @@ describe('POST /api/reset with {"users":"seed"}', () => {
     expect((await reopened.list({ offset: 0, limit: 10 })).users).toEqual([ALICE, BOB, CAROL])
   })
 
-  it('{"users":"all"} → 400 and nothing reset', async () => {
+  for (const [name, body] of [
+    ['{"users":"all"}', { users: 'all' }],
+    ['null', null],
+    ['["seed"]', ['seed']],
+  ] as const) {
+    it(`${name} → 400 and nothing reset`, async () => {
+      const { app, simulation } = await setup()
+      await request(app).put('/api/simulation').send({ scenario: 'error' })
+      const before = snapshot(simulation)
+      const res = await request(app).post('/api/reset').type('json').send(JSON.stringify(body))
+      expect(res.status).toBe(400)
+      expectIssues(res.body)
+      expect(snapshot(simulation)).toBe(before)
+    })
+  }
+
+  it('{"users":"all"} names the key', async () => {
     const { app, simulation } = await setup()
     await request(app).put('/api/simulation').send({ scenario: 'error' })
     const before = snapshot(simulation)
