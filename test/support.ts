@@ -29,7 +29,7 @@ export function signedRequest(token: unknown = 'usr_abc123', secret = TEST_SECRE
 
 /** An in-memory UserStore for tests that are not about persistence; counts lookups. */
 export function memoryStore(users: UserRecord[] = [structuredClone(ALICE)]): UserStore & { lookups: number } {
-  const byToken = new Map(users.map((user) => [user.userToken, user]))
+  const byToken = new Map<string, UserRecord>(users.map((user) => [user.userToken, user]))
   return {
     lookups: 0,
     async find(token) {
@@ -53,6 +53,10 @@ export function memoryStore(users: UserRecord[] = [structuredClone(ALICE)]): Use
     },
     async remove(token) {
       return byToken.delete(token)
+    },
+    async replaceAll(replacement) {
+      byToken.clear()
+      for (const user of replacement) byToken.set(user.userToken, user)
     },
     async flush() {},
   }
@@ -100,6 +104,7 @@ export async function startStack(
 ): Promise<Stack> {
   const { createServer } = await import('node:http')
   const { createAdminApp } = await import('../src/mock/admin/app.js')
+  const { checkedApp } = await import('./contract.js')
   const { createEndpointApp } = await import('../src/mock/endpoint.js')
   const { createSharedState } = await import('../src/mock/shared-state.js')
   const { openJsonStore } = await import('../src/mock/store.js')
@@ -137,13 +142,19 @@ export async function startStack(
     logger,
     endpointPath: '/talki/customer',
     tokenField: 'userToken',
+    seedFile,
   })
   const listen = (server: import('node:http').Server) =>
     new Promise<number>((resolve) =>
       server.listen(0, '127.0.0.1', () => resolve((server.address() as import('node:net').AddressInfo).port)),
     )
   const endpointServer = createServer(endpoint)
-  const adminServer = createServer(admin)
+  // Every answer of the admin port (the browser's included) is checked against its document.
+  const checkedAdmin = checkedApp(
+    admin,
+    options.adminToken === undefined ? {} : { adminToken: options.adminToken },
+  )
+  const adminServer = createServer(checkedAdmin)
   const endpointPort = await listen(endpointServer)
   const adminPort = await listen(adminServer)
   downtime.attach(endpointServer, { port: endpointPort, host: '127.0.0.1' })
@@ -165,6 +176,9 @@ export async function startStack(
       await store.flush()
       await store.close?.()
       await rm(dir, { recursive: true, force: true })
+      const violations = await checkedAdmin.violations()
+      if (violations.length > 0)
+        throw new Error(`admin answers broke the contract:\n${violations.join('\n')}`)
     },
   }
 }

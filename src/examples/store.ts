@@ -1,5 +1,5 @@
 import type { ExampleConfig } from '../mock/config.js'
-import { readUserFile } from '../mock/store.js'
+import { readStoreFile } from '../mock/store.js'
 import { createMapStore } from '../template/map-store.js'
 import type { UserRecord } from '../template/protocol.js'
 import type { UserStore } from '../template/user-store.js'
@@ -16,7 +16,7 @@ export interface ExampleStore {
 }
 
 export async function openExampleStore(config: ExampleConfig): Promise<ExampleStore> {
-  const users = await readUserFile(config.seedFile)
+  const users = await readStoreFile(config.seedFile)
   if (config.databaseUrl !== undefined) {
     // Loaded only when used: an example on the Map store never loads pg.
     const { createPostgresStore, ensureUsersTable } = await import('../template/postgres-store.js')

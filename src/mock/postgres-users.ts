@@ -3,6 +3,7 @@ import {
   createPostgresPool,
   createPostgresStore,
   ensureUsersTable,
+  insertUsers,
   toProfileColumn,
   toUserRecord,
   type UserRow,
@@ -11,7 +12,7 @@ import { type UserRecord, UserRecordSchema } from './contract.js'
 import { describeIssue, oneLine } from './json-store/load.js'
 import type { Logger } from './log.js'
 import { maskUrl } from './mask-url.js'
-import { readUserFile, StoreError, type UserStore } from './store.js'
+import { readStoreFile, StoreError, type UserStore, validateAll } from './store.js'
 
 // The mock's store on PostgreSQL (DATABASE_URL): the template's table and `find`
 // (src/template/postgres-store.ts) plus the writes the admin API needs. Nothing is cached: every read
@@ -56,7 +57,7 @@ export async function connectPostgres(
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<UserStore> {
   const pool = await connectPostgres(options)
   try {
-    await ensureUsersTable(pool, await readUserFile(options.seedFile))
+    await ensureUsersTable(pool, await readStoreFile(options.seedFile))
   } catch (error) {
     await pool.end().catch(() => {})
     if (error instanceof StoreError) throw error
@@ -127,6 +128,28 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     async remove(token) {
       const { rowCount } = await run(`DELETE FROM ${TABLE} WHERE user_token = $1`, [token])
       return (rowCount ?? 0) > 0
+    },
+    async replaceAll(input) {
+      const replacement = validateAll(TABLE, input)
+      // One transaction: every replica sees the old users or the new ones, never a mix or none.
+      let client: pg.PoolClient
+      try {
+        client = await pool.connect()
+      } catch (error) {
+        throw new StoreError(`PostgreSQL: ${reasonOf(error)}`)
+      }
+      try {
+        await client.query('BEGIN')
+        await client.query('SET LOCAL statement_timeout = 0')
+        await client.query(`DELETE FROM ${TABLE}`)
+        await insertUsers(client, replacement, { table: TABLE })
+        await client.query('COMMIT')
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {})
+        throw new StoreError(`PostgreSQL: ${reasonOf(error)}`)
+      } finally {
+        client.release()
+      }
     },
     // Every write has been committed by the time it resolved.
     async flush() {},

@@ -4,7 +4,7 @@ import { Low } from 'lowdb'
 import { DataFile } from 'lowdb/node'
 import type { UserStore as TemplateUserStore } from '../template/user-store.js'
 import { type UserRecord, UserRecordSchema } from './contract.js'
-import { assertWritable, lineText, parseLine, readIfExists, serialise } from './json-store/file-io.js'
+import { assertWritable, lineText, readIfExists, recordOf, serialise } from './json-store/file-io.js'
 import { describeIssue, load, oneLine, type State, StoreError } from './json-store/load.js'
 
 export { StoreError }
@@ -21,22 +21,17 @@ export interface UserStore extends TemplateUserStore<UserRecord> {
   upsert(user: UserRecord): Promise<'created' | 'replaced'>
   /** False when there was no such user. Resolves once the change is on disk. */
   remove(token: string): Promise<boolean>
+  /**
+   * Replaces every user by `users`, in their order (POST /api/reset with `{"users":"seed"}`). Refuses
+   * an invalid record or a repeated token before changing anything. Resolves once the change is on disk.
+   */
+  replaceAll(users: readonly UserRecord[]): Promise<void>
   /** Resolves when every write started so far is on disk. */
   flush(): Promise<void>
   /** Rejects when the engine behind the store cannot be reached (readiness); absent: always ready. */
   ping?(): Promise<void>
   /** Releases the engine's connections (at shutdown, after `flush`). */
   close?(): Promise<void>
-}
-
-/** Every user of a store or seed file, checked as the store checks it (a StoreError names the file). */
-export async function readUserFile(file: string): Promise<UserRecord[]> {
-  const bytes = await readIfExists(file)
-  if (bytes === undefined) throw new StoreError(`${file}: file not found`)
-  const state = load(file, bytes)
-  return Array.from(state.index.values(), (entry) =>
-    typeof entry === 'number' ? (parseLine(state, entry) as UserRecord) : entry,
-  )
 }
 
 export async function openJsonStore(options: { file: string; seedFile: string }): Promise<UserStore> {
@@ -94,14 +89,12 @@ export async function openJsonStore(options: { file: string; seedFile: string })
 
   if (existing === undefined) await persist()
 
-  // A line of the file is parsed afresh on every read; a record upserted since open is handed out as kept.
-  const recordOf = (entry: number | UserRecord): UserRecord =>
-    typeof entry === 'number' ? (parseLine(state, entry) as UserRecord) : entry
+  const record = (entry: number | UserRecord): UserRecord => recordOf(state, entry)
 
   return {
     async find(token) {
       const entry = index.get(token)
-      return entry === undefined ? undefined : recordOf(entry)
+      return entry === undefined ? undefined : record(entry)
     },
     async list({ q, offset, limit }) {
       const needle = q?.trim().toLowerCase()
@@ -111,7 +104,7 @@ export async function openJsonStore(options: { file: string; seedFile: string })
         for (const entry of index.values()) {
           if (position++ < offset) continue
           if (users.length === limit) break
-          users.push(recordOf(entry))
+          users.push(record(entry))
         }
         return { total: index.size, users }
       }
@@ -120,7 +113,7 @@ export async function openJsonStore(options: { file: string; seedFile: string })
       const matches: UserRecord[] = []
       for (const entry of index.values()) {
         if (typeof entry === 'number' && !lineMayMatch(state, entry, needle)) continue
-        const user = recordOf(entry)
+        const user = record(entry)
         if (matchesQuery(user, needle)) matches.push(user)
       }
       return { total: matches.length, users: matches.slice(offset, offset + limit) }
@@ -140,12 +133,44 @@ export async function openJsonStore(options: { file: string; seedFile: string })
       await persist()
       return true
     },
+    async replaceAll(input) {
+      const users = validateAll(file, input)
+      index.clear()
+      for (const user of users) index.set(user.userToken, user)
+      // No entry points into the bytes read at open any more: let them go.
+      state.bytes = Buffer.alloc(0)
+      state.starts = new Float64Array(0)
+      state.ends = new Float64Array(0)
+      await persist()
+    },
     async flush() {
       await (waiting ?? running).catch(() => {})
     },
     // The file is in this process: nothing to reach.
     async ping() {},
   }
+}
+
+/** Every record valid and every token once, or a StoreError naming the first problem under `file`. */
+export function validateAll(file: string, input: readonly UserRecord[]): UserRecord[] {
+  const seen = new Set<string>()
+  return input.map((record, i) => {
+    const parsed = UserRecordSchema.safeParse(record)
+    if (!parsed.success)
+      throw new StoreError(`${file}: refused record: ${describeIssue(`users[${i}]`, parsed.error)}`)
+    if (seen.has(parsed.data.userToken))
+      throw new StoreError(`${file}: refused records: token ${parsed.data.userToken} appears twice`)
+    seen.add(parsed.data.userToken)
+    return parsed.data
+  })
+}
+
+/** The users of a store file (the seed), validated as the store validates its own file. */
+export async function readStoreFile(file: string): Promise<UserRecord[]> {
+  const bytes = await readIfExists(file)
+  if (bytes === undefined) throw new StoreError(`${file}: not found`)
+  const state = load(file, bytes)
+  return Array.from(state.index.values(), (entry) => recordOf(state, entry))
 }
 
 function matchesQuery(user: UserRecord, needle: string): boolean {

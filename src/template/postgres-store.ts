@@ -83,6 +83,30 @@ export function createPostgresStore(
   }
 }
 
+/** Inserts `users` in order, 1000 rows a round trip, every value a parameter. Returns how many. */
+export async function insertUsers(
+  client: pg.ClientBase,
+  users: Iterable<UserRecord>,
+  options: PostgresStoreOptions = {},
+): Promise<number> {
+  const table = tableName(options.table)
+  let inserted = 0
+  let batch: UserRecord[] = []
+  const insert = async () => {
+    const values = batch.flatMap((user) => [user.userToken, JSON.stringify(toProfileColumn(user))])
+    const rowsSql = batch.map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ')
+    await client.query(`INSERT INTO ${table} (user_token, profile) VALUES ${rowsSql}`, values)
+    inserted += batch.length
+    batch = []
+  }
+  for (const user of users) {
+    batch.push(user)
+    if (batch.length === 1000) await insert()
+  }
+  if (batch.length > 0) await insert()
+  return inserted
+}
+
 /**
  * Creates the users table if it is missing and, only when it holds no user, inserts `seed` in order, in
  * one transaction. Returns how many users it inserted (0 when the table already had users).
@@ -111,23 +135,7 @@ export async function ensureUsersTable(
     // For a listing in store order (the mock's admin API); a lookup uses the primary key.
     await client.query(`CREATE INDEX IF NOT EXISTS ${table}_position ON ${table} (position)`)
     const { rows } = await client.query(`SELECT EXISTS (SELECT 1 FROM ${table}) AS filled`)
-    let inserted = 0
-    if (!rows[0]?.filled) {
-      // Batches of 1000 rows: one round trip each, with every value a parameter.
-      let batch: UserRecord[] = []
-      const insert = async () => {
-        const values = batch.flatMap((user) => [user.userToken, JSON.stringify(toProfileColumn(user))])
-        const rowsSql = batch.map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ')
-        await client.query(`INSERT INTO ${table} (user_token, profile) VALUES ${rowsSql}`, values)
-        inserted += batch.length
-        batch = []
-      }
-      for (const user of seed) {
-        batch.push(user)
-        if (batch.length === 1000) await insert()
-      }
-      if (batch.length > 0) await insert()
-    }
+    const inserted = rows[0]?.filled ? 0 : await insertUsers(client, seed, options)
     await client.query('COMMIT')
     return inserted
   } catch (error) {

@@ -40,7 +40,10 @@ interface Opened {
   errors: string[]
 }
 
-async function open(stack: Stack, options: { waitReady?: boolean } = {}): Promise<Opened> {
+async function open(
+  stack: Stack,
+  options: { waitReady?: boolean; routes?: (page: Page) => Promise<unknown> } = {},
+): Promise<Opened> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
   const page = await context.newPage()
   page.setDefaultTimeout(5000)
@@ -48,6 +51,7 @@ async function open(stack: Stack, options: { waitReady?: boolean } = {}): Promis
   const errors: string[] = []
   page.on('request', (request) => requests.push(request.url()))
   page.on('pageerror', (error) => errors.push(error.message))
+  await options.routes?.(page)
   await page.goto(stack.adminUrl)
   if (options.waitReady !== false) await page.waitForSelector('body[data-ready="true"]', WAIT)
   return { page, context, requests, errors }
@@ -176,6 +180,119 @@ describe.runIf(HAS_CHROMIUM)('dashboard in headless Chromium', () => {
     await expect(admin(stack, 'GET', '/api/simulation')).resolves.toMatchObject({ body: { override: null } })
   })
 
+  it('builds the scenario forms from GET /api/scenarios: a default changed there shows in the form and the model', async () => {
+    const changeDefaults = (page: Page) =>
+      page.route('**/api/scenarios', async (route) => {
+        const catalogue = (await (await route.fetch()).json()) as {
+          scenarios: Array<{ name: string; parameters: Array<{ name: string; default?: unknown }> }>
+        }
+        const param = (scenario: string, name: string) => {
+          const found = catalogue.scenarios
+            .find((s) => s.name === scenario)
+            ?.parameters.find((p) => p.name === name)
+          if (!found) throw new Error(`no ${scenario}.${name} in GET /api/scenarios`)
+          return found
+        }
+        param('slow', 'delayMs').default = 4321
+        param('error', 'status').default = 502
+        param('hang', 'maxMs').default = 2500
+        await route.fulfill({ json: catalogue })
+      })
+    opened = await open(stack, { routes: changeDefaults })
+    const { page } = opened
+
+    await page.locator('.switch[data-scenario="slow"]').click()
+    await expect(page.locator('#p-delayMs').inputValue()).resolves.toBe('4321')
+    await expect(page.locator('#p-delayMs').getAttribute('max')).resolves.toBe('600000')
+    await page.locator('.switch[data-scenario="error"]').click()
+    await expect(page.locator('#p-status option:checked').textContent()).resolves.toBe('502 (default)')
+    await expect(page.locator('#p-status option').allTextContents()).resolves.toEqual([
+      '500',
+      '502 (default)',
+      '503',
+      '504',
+    ])
+    await page.locator('.switch[data-scenario="flaky"]').click()
+    await expect(page.locator('#p-failWith option:checked').textContent()).resolves.toBe(
+      'error 503 (default)',
+    )
+    await expect(page.locator('#p-windowMs').inputValue()).resolves.toBe('10000')
+    await expect(page.locator('#limits').isVisible()).resolves.toBe(true)
+    await page.locator('.switch[data-scenario="down"]').click()
+    await expect(page.locator('#limits').isVisible()).resolves.toBe(false)
+    // usr_hang's own scenario is the bare "hang": the model fills it from the same catalogue.
+    await selectUser(page, 'usr_hang')
+    await expect(page.locator('#effect').textContent()).resolves.toContain(
+      'connection closed after 2.5 s without an answer',
+    )
+    // What the form shows is what it sends.
+    await page.locator('.switch[data-scenario="slow"]').click()
+    await page.getByRole('button', { name: 'Apply to every request' }).click()
+    await page.locator('#override-state', { hasText: 'ON: slow 4321 ms' }).waitFor(WAIT)
+    await expect(admin(stack, 'GET', '/api/simulation')).resolves.toMatchObject({
+      body: { override: { scenario: 'slow', delayMs: 4321 } },
+    })
+    expect(opened.errors).toEqual([])
+  })
+
+  it("counts a downtime down from the server's downUntil and says what Talki meets meanwhile", async () => {
+    opened = await open(stack)
+    const { page } = opened
+    await selectUser(page, 'usr_abc123')
+    // usr_down's own scenario: its request is reset and the port closes for 10 s.
+    const wire = await postToken(stack.endpointUrl, 'usr_down', { timeoutMs: 3000 })
+    expect(wire.kind).not.toBe('response')
+    const { body } = await admin(stack, 'GET', '/api/simulation')
+    expect(Date.parse(body.downUntil) - Date.now()).toBeGreaterThan(5000)
+    const pill = page.locator('#endpoint-status', { hasText: 'Endpoint down, back in' })
+    await pill.waitFor(WAIT)
+    const left = async () => Number(/back in (\d+) s/.exec((await pill.textContent()) ?? '')?.[1])
+    const first = await left()
+    expect(first).toBeGreaterThanOrEqual(5)
+    expect(first).toBeLessThanOrEqual(10)
+    await expect(pill.textContent()).resolves.toContain('a user’s own down')
+    await expect(page.locator('#effect').textContent()).resolves.toContain('connection refused (port closed)')
+    await page.waitForTimeout(2100)
+    expect(await left()).toBeLessThan(first)
+
+    // The downtime ends (reset): the pill and the sidebar follow.
+    expect((await admin(stack, 'POST', '/api/reset')).status).toBe(204)
+    await page.locator('#endpoint-status', { hasText: 'No global scenario' }).waitFor(WAIT)
+    await page.locator('#effect', { hasText: 'Talki would show this — no scenario applies' }).waitFor(WAIT)
+  })
+
+  it('previews the sidebar and dims it when the scenario that applies leaves the operator nothing', async () => {
+    opened = await open(stack)
+    const { page } = opened
+    await selectUser(page, 'usr_abc123')
+    const preview = page.locator('#preview')
+    await expect(preview.locator('.panel-name').textContent()).resolves.toBe('Alice Johnson')
+    await expect(preview.locator('.panel-email').textContent()).resolves.toBe('alice@example.com')
+    await expect(preview.locator('.badge.plan').textContent()).resolves.toBe('pro')
+    await expect(preview.locator('dt').allTextContents()).resolves.toEqual([
+      'mrr',
+      'company',
+      'signedUpAt',
+      'seats',
+    ])
+    await expect(preview.getAttribute('data-sees')).resolves.toBe('profile')
+    await expect(preview.locator('.panel-note').count()).resolves.toBe(0)
+
+    await selectUser(page, 'usr_error')
+    await expect(preview.getAttribute('data-sees')).resolves.toBe('nothing')
+    await expect(preview.locator('.panel-note').textContent()).resolves.toContain(
+      'the operator sees no customer data',
+    )
+    await expect(page.locator('#effect').textContent()).resolves.toBe(
+      "Talki would skip: its attempt and its retry after 3 s both meet 503 simulated_error — the user's own scenario: error 503",
+    )
+    await selectUser(page, 'usr_flaky')
+    await expect(preview.getAttribute('data-sees')).resolves.toBe('profile')
+    await expect(page.locator('#effect').textContent()).resolves.toMatch(
+      /^Talki would retry after 3 s and then show this/,
+    )
+  })
+
   it('saves an edited user: the preview and the endpoint show the new name', async () => {
     opened = await open(stack)
     const { page } = opened
@@ -241,6 +358,29 @@ describe.runIf(HAS_CHROMIUM)('dashboard in headless Chromium', () => {
     await expect(answer(stack, 'usr_dash_new')).resolves.toMatchObject({ status: 404 })
   })
 
+  it("'Reset + seed users' puts back the seed's users after a confirm", async () => {
+    const seeded = SEED.users.find((user) => user.userToken === 'usr_ok')
+    const put = await fetch(new URL('/api/users/usr_ok', stack.adminUrl), {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'Changed Before Reset' }),
+    })
+    expect(put.status).toBe(200)
+    opened = await open(stack)
+    const { page } = opened
+    await selectUser(page, 'usr_ok')
+    await expect(page.locator('#preview .panel-name').textContent()).resolves.toBe('Changed Before Reset')
+    const dialogs: string[] = []
+    page.once('dialog', (dialog) => {
+      dialogs.push(dialog.message())
+      void dialog.accept()
+    })
+    await page.getByRole('button', { name: 'Reset + seed users' }).click()
+    await page.locator('#preview .panel-name', { hasText: seeded?.name ?? '?' }).waitFor(WAIT)
+    expect(dialogs[0]).toContain('put back the users of data/seed.json')
+    await expect(admin(stack, 'GET', '/api/users/usr_ok')).resolves.toMatchObject({ body: seeded })
+  })
+
   it('shows each endpoint call live: status, verdict, budget, and why a signature failed', async () => {
     opened = await open(stack)
     const { page } = opened
@@ -262,9 +402,41 @@ describe.runIf(HAS_CHROMIUM)('dashboard in headless Chromium', () => {
     // Newest first.
     await expect(page.locator('.entry').first().textContent()).resolves.toContain('does not match')
 
+    // Entries from another replica (REDIS_URL mode) say which one served them.
+    await expect(page.locator('.entry .badge.replica').count()).resolves.toBe(0)
+
     await page.getByRole('button', { name: 'Clear', exact: true }).click()
     await page.locator('#log-empty').waitFor({ state: 'visible', ...WAIT })
     await expect(admin(stack, 'GET', '/api/requests')).resolves.toMatchObject({ body: { requests: [] } })
+  })
+  it('shows the replica of an entry when the log carries one', async () => {
+    const withReplica = (page: Page) =>
+      page.route('**/api/requests?limit=100', (route) =>
+        route.fulfill({
+          json: {
+            requests: [
+              {
+                id: 9001,
+                time: new Date().toISOString(),
+                token: 'usr_abc123',
+                verdict: 'valid',
+                findings: null,
+                scenario: null,
+                status: 200,
+                latencyMs: 3.2,
+                callerGaveUpMs: null,
+                sincePreviousMs: null,
+                replica: 'replica-b:4242',
+              },
+            ],
+          },
+        }),
+      )
+    opened = await open(stack, { routes: withReplica })
+    const { page } = opened
+    await expect(page.locator('.entry[data-id="9001"] .badge.replica').textContent()).resolves.toBe(
+      'replica-b:4242',
+    )
   })
 })
 

@@ -5,7 +5,7 @@ import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { FILE_HEAD, FILE_TAIL, type UserRecord, UserRecordSchema } from '../../src/mock/contract.js'
 import { NAMED_USERS, writeSeedFile } from '../../src/mock/seed.js'
-import { openJsonStore, StoreError } from '../../src/mock/store.js'
+import { openJsonStore, readStoreFile, StoreError } from '../../src/mock/store.js'
 
 let dir: string
 let seedFile: string
@@ -170,6 +170,37 @@ describe('openJsonStore: every write is on disk once it resolves', () => {
     const onDisk = (await usersOnDisk()).map((u) => u.userToken)
     expect(onDisk.slice(SEEDED)).toEqual(tokens)
     expect(await readdir(join(dir, 'data'))).toEqual(['db.json']) // no temp file left behind
+  })
+})
+
+describe('UserStore.replaceAll and readStoreFile', () => {
+  it('replaces every user by the seed’s, in order, on disk and after reopening', async () => {
+    const store = await openJsonStore({ file, seedFile })
+    await store.upsert({ userToken: 'usr_extra', name: 'Extra' })
+    await store.remove(NAMED_USERS[0]?.userToken ?? '')
+    const seed = await readStoreFile(seedFile)
+    expect(seed).toHaveLength(SEEDED)
+    await store.replaceAll(seed)
+    expect(await store.find('usr_extra')).toBeUndefined()
+    expect((await store.list({ offset: 0, limit: 1000 })).users).toEqual(seed)
+    expect(await usersOnDisk()).toEqual(seed)
+    const reopened = await openJsonStore({ file, seedFile })
+    expect((await reopened.list({ offset: 0, limit: 1000 })).users).toEqual(seed)
+  })
+
+  it('refuses an invalid record or a repeated token before changing anything', async () => {
+    const store = await openJsonStore({ file, seedFile })
+    const before = await readFile(file)
+    const bad = [{ userToken: 'usr_a' }, { userToken: 'usr_b', plan: 5 }] as unknown as UserRecord[]
+    await expect(store.replaceAll(bad)).rejects.toThrow(/users\[1\]/)
+    await expect(store.replaceAll([{ userToken: 'usr_a' }, { userToken: 'usr_a' }])).rejects.toThrow(/twice/)
+    expect(await store.find('usr_a')).toBeUndefined()
+    expect((await store.list({ offset: 0, limit: 1 })).total).toBe(SEEDED)
+    expect(await readFile(file)).toEqual(before)
+  })
+
+  it('readStoreFile names a missing file', async () => {
+    await expectStoreError(readStoreFile(join(dir, 'nope.json')), 'nope.json', 'not found')
   })
 })
 

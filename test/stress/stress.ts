@@ -4,6 +4,7 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import type { UserRecord } from '../../src/mock/contract.js'
+import { expectContract } from '../contract.js'
 import { freePort, ROOT, type ServerProcess, sleep, startServer } from '../process.js'
 import { ALICE, TEST_SECRET } from '../support.js'
 
@@ -115,6 +116,13 @@ export async function adminCall(
     signal: AbortSignal.timeout(10_000),
   })
   const text = await res.text()
+  await expectContract(base, options.token, {
+    method,
+    url: path,
+    status: res.status,
+    headers: Object.fromEntries(res.headers),
+    body: Buffer.from(text),
+  })
   let json: unknown
   try {
     json = text ? JSON.parse(text) : undefined

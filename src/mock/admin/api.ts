@@ -1,25 +1,35 @@
 import express, { type Request, type Response } from 'express'
 import { z } from 'zod'
-import { UserRecordSchema, UserTokenSchema } from '../contract.js'
+import { type UserRecord, UserRecordSchema, UserTokenSchema } from '../contract.js'
 import type { Logger } from '../log.js'
 import type { Override, SimulationState } from '../simulation/choose.js'
 import { localControl, type SimulationControl, type SimulationView } from '../simulation/control.js'
 import type { Downtime } from '../simulation/downtime.js'
-import { OverrideSpecSchema, SimulationSpecSchema, splitOverride } from '../simulation/scenarios.js'
-import type { UserStore } from '../store.js'
+import {
+  FilledOverrideSchema,
+  FilledSimulationSchema,
+  OverrideSpecSchema,
+  splitOverride,
+} from '../simulation/scenarios.js'
+import { readStoreFile, type UserStore } from '../store.js'
+import { mergePatch } from './merge-patch.js'
+import { invalidRequest, parseOrRefuse, Refusal } from './refusal.js'
 import { RequestLogEntrySchema, type RequestLogStore } from './request-log.js'
+import { scenarioCatalogue } from './scenario-catalogue.js'
 
-// The admin API (README: Admin API). Every input (body, path token, query) goes through zod before anything is
+// The admin API (README "Admin API"). Every input (body, path token, query) goes through zod before anything is
 // touched, so a refused request changes nothing. Tokens are only keys of the store's Map, never paths.
 
 export type ApiDeps = {
   store: UserStore
   requestLog: RequestLogStore
   logger: Logger
+  /** The seed `POST /api/reset` with `{"users":"seed"}` restores (data/seed.json). */
+  seedFile: string
   /** How often the SSE stream sends a comment so proxies and idle timers keep it open. */
   heartbeatMs?: number
 } & (
-  | { simulation: SimulationState; downtime: Pick<Downtime, 'start' | 'end' | 'isDown'> }
+  | { simulation: SimulationState; downtime: Pick<Downtime, 'start' | 'end' | 'isDown' | 'until'> }
   /** The override kept elsewhere (Redis, shared by replicas): set and read through its engine. */
   | { control: SimulationControl }
 )
@@ -27,14 +37,32 @@ export type ApiDeps = {
 /** PUT /api/users/:token: a user record whose `userToken` may be left out (the path names it). */
 export const UserRecordInputSchema = UserRecordSchema.extend({ userToken: UserTokenSchema.optional() })
 
+/**
+ * PATCH /api/users/:token: an RFC 7396 merge patch of the record (`null` removes a key, objects such as
+ * `fields` merge key by key). What it must make is checked on the result, as a UserRecordInput.
+ */
+export const UserRecordPatchSchema = z
+  .looseObject({})
+  .describe('Keys of UserRecordInput; null removes one, objects merge; the result must be a valid record')
+
+/** Query integers: decimal digits only (no sign, no hex, no exponent, not empty). */
+function queryInteger(min: number, max: number, fallback: string) {
+  return z
+    .string()
+    .regex(/^[0-9]+$/, 'must be decimal digits')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .prefault(fallback)
+}
+
 export const UserListQuerySchema = z.object({
   q: z.string().max(1000).optional(),
-  offset: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  offset: queryInteger(0, Number.MAX_SAFE_INTEGER, '0'),
+  limit: queryInteger(1, 1000, '50'),
 })
 
 export const RequestListQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(100_000).default(100),
+  limit: queryInteger(1, 100_000, '100'),
 })
 
 export const UserListSchema = z.object({
@@ -46,47 +74,42 @@ export const UserListSchema = z.object({
 
 export const RequestListSchema = z.object({ requests: z.array(RequestLogEntrySchema) })
 
-/** What GET and PUT /api/simulation answer; the scenarios are shown with every default filled. */
-export const SimulationStateSchema = z.object({
-  override: OverrideSpecSchema.nullable(),
+/** What GET and PUT /api/simulation answer; every scenario is shown with its defaults filled. */
+export const SimulationStateSchema = z.strictObject({
+  override: FilledOverrideSchema.nullable(),
   remaining: z.number().int().nullable().describe('Requests left when the override has a count'),
-  startup: SimulationSpecSchema.nullable().describe('The scenario of SIMULATE, if set'),
+  startup: FilledSimulationSchema.nullable().describe('The scenario of SIMULATE, if set'),
+  downUntil: z.iso
+    .datetime()
+    .nullable()
+    .describe(
+      'When the endpoint port reopens, whatever closed it (override, SIMULATE, a user); null when up',
+    ),
 })
 
-export const ValidationErrorSchema = z.object({
-  error: z.literal('invalid_request'),
-  issues: z.array(
-    z.looseObject({
-      code: z.string(),
-      path: z.array(z.union([z.string(), z.number()])),
-      message: z.string(),
-    }),
-  ),
+/** POST /api/reset: an empty body, `{}`, or `{"users":"seed"}` to restore the seed's users as well. */
+export const ResetRequestSchema = z.strictObject({
+  users: z.literal('seed').optional().describe('"seed" also replaces every user by those of data/seed.json'),
 })
-
-/** Thrown by the helpers below; the app's error handler turns it into the 400 answer. */
-export class InvalidRequest extends Error {
-  constructor(readonly issues: readonly z.core.$ZodIssue[]) {
-    super('invalid_request')
-  }
-}
-
-function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
-  const result = schema.safeParse(input)
-  if (!result.success) throw new InvalidRequest(result.error.issues)
-  return result.data
-}
 
 function tokenParam(req: Request): string {
-  return parse(UserTokenSchema, req.params.token)
+  return parseOrRefuse(UserTokenSchema, req.params.token, ['token'])
+}
+
+/** The body, or a 400 when it is zero bytes: nothing is ever replaced by nothing. */
+function requiredBody(req: Request): unknown {
+  if (req.body === undefined) throw invalidRequest('a body is required (the request had zero bytes)')
+  return req.body
 }
 
 function simulationState(state: SimulationView): z.input<typeof SimulationStateSchema> {
   const override = state.override
+  const until = state.downUntil
   return {
     override: override === null ? null : showOverride(override),
     remaining: override?.remaining ?? null,
     startup: state.startup,
+    downUntil: until === null ? null : new Date(until).toISOString(),
   }
 }
 
@@ -102,14 +125,20 @@ export function createApiRouter(deps: ApiDeps): express.Router {
   const { store, requestLog, logger } = deps
   const control = 'control' in deps ? deps.control : localControl(deps.simulation, deps.downtime, requestLog)
   const heartbeatMs = deps.heartbeatMs ?? 15_000
-  const api = express.Router()
+  // Exact paths, as the document writes them: `/api/users/` or `/API/users` is not one of them.
+  const api = express.Router({ caseSensitive: true, strict: true })
+  const catalogue = scenarioCatalogue()
+
+  api.get('/scenarios', (_req, res) => {
+    res.json(catalogue)
+  })
 
   api.get('/simulation', async (_req, res) => {
     res.json(simulationState(await control.view()))
   })
 
   api.put('/simulation', async (req, res) => {
-    const override = splitOverride(parse(OverrideSpecSchema, req.body))
+    const override = splitOverride(parseOrRefuse(OverrideSpecSchema, requiredBody(req)))
     const state = await control.set(override)
     logger.info({ override: state.override && showOverride(state.override) }, 'simulation override set')
     res.json(simulationState(state))
@@ -121,56 +150,63 @@ export function createApiRouter(deps: ApiDeps): express.Router {
     res.status(204).end()
   })
 
-  api.post('/reset', async (_req, res) => {
+  api.post('/reset', async (req, res) => {
+    // Zero bytes is no body (`undefined`); a JSON `null` is a body, and the schema refuses it.
+    const { users } = parseOrRefuse(ResetRequestSchema, req.body === undefined ? {} : req.body)
+    // The seed is read and checked before anything is reset: a bad seed changes nothing.
+    const seedUsers = users === 'seed' ? await readSeed(deps.seedFile, logger) : undefined
     await control.reset()
-    logger.info('simulation and request log reset')
+    if (seedUsers) await store.replaceAll(seedUsers)
+    logger.info({ users: seedUsers ? 'seed' : 'kept' }, 'simulation and request log reset')
     res.status(204).end()
   })
 
   api.get('/users', async (req, res) => {
-    const { q, offset, limit } = parse(UserListQuerySchema, req.query)
+    const { q, offset, limit } = parseOrRefuse(UserListQuerySchema, req.query)
     const page = await store.list({ ...(q ? { q } : {}), offset, limit })
     res.json({ total: page.total, offset, limit, users: page.users })
   })
 
   api.get('/users/:token', async (req, res) => {
     const user = await store.find(tokenParam(req))
-    if (user === undefined) res.status(404).json({ error: 'user_not_found' })
-    else res.json(user)
+    if (user === undefined) throw new Refusal('user_not_found')
+    res.json(user)
   })
 
-  api.put('/users/:token', async (req, res) => {
-    const token = tokenParam(req)
-    const body = parse(UserRecordInputSchema, req.body)
+  const save = async (token: string, input: unknown, res: Response, created: number) => {
+    const body = parseOrRefuse(UserRecordInputSchema, input)
     if (body.userToken !== undefined && body.userToken !== token) {
-      throw new InvalidRequest([
-        {
-          code: 'custom',
-          path: ['userToken'],
-          message: 'userToken in the body must match the token in the path',
-          input: undefined,
-        },
-      ])
+      throw invalidRequest('userToken in the body must match the token in the path', ['userToken'])
     }
     const user = { ...body, userToken: token }
     const result = await store.upsert(user)
     logger.info({ token, result }, 'user saved')
-    res.status(result === 'created' ? 201 : 200).json(user)
+    res.status(result === 'created' ? created : 200).json(user)
+  }
+
+  api.put('/users/:token', async (req, res) => {
+    const token = tokenParam(req)
+    await save(token, requiredBody(req), res, 201)
+  })
+
+  api.patch('/users/:token', async (req, res) => {
+    const token = tokenParam(req)
+    const patch = parseOrRefuse(UserRecordPatchSchema, requiredBody(req))
+    const stored = await store.find(token)
+    if (stored === undefined) throw new Refusal('user_not_found')
+    await save(token, mergePatch(stored, patch), res, 200)
   })
 
   api.delete('/users/:token', async (req, res) => {
     const token = tokenParam(req)
     const removed = await store.remove(token)
-    if (!removed) {
-      res.status(404).json({ error: 'user_not_found' })
-      return
-    }
+    if (!removed) throw new Refusal('user_not_found')
     logger.info({ token }, 'user removed')
     res.status(204).end()
   })
 
   api.get('/requests', async (req, res) => {
-    const { limit } = parse(RequestListQuerySchema, req.query)
+    const { limit } = parseOrRefuse(RequestListQuerySchema, req.query)
     res.json({ requests: await requestLog.list(limit) })
   })
 
@@ -185,6 +221,15 @@ export function createApiRouter(deps: ApiDeps): express.Router {
   return api
 }
 
+async function readSeed(seedFile: string, logger: Logger): Promise<UserRecord[]> {
+  try {
+    return await readStoreFile(seedFile)
+  } catch (error) {
+    logger.error({ err: error }, 'POST /api/reset: the seed could not be read')
+    throw new Refusal('seed_unreadable', [{ message: `${seedFile} could not be read: nothing was reset` }])
+  }
+}
+
 /** Past this many unread bytes a stream is a client that stopped reading: it is cut, not buffered. */
 const MAX_BUFFERED_BYTES = 1 << 20
 const MAX_STREAMS = 64
@@ -197,7 +242,7 @@ function streamRequests(
   streams: { open: number },
 ): void {
   if (streams.open >= MAX_STREAMS) {
-    res.status(429).json({ error: 'too_many_streams' })
+    res.status(429).json(new Refusal('too_many_streams').body)
     return
   }
   streams.open += 1

@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import express, { type NextFunction, type Request, type Response } from 'express'
@@ -6,8 +5,10 @@ import helmet from 'helmet'
 import type { Logger } from '../log.js'
 import { failingEngines, type Readiness, StoreUnavailable } from '../readiness.js'
 import { StoreError } from '../store.js'
-import { type ApiDeps, createApiRouter, InvalidRequest } from './api.js'
-import { buildOpenApiDocument } from './openapi.js'
+import { type ApiDeps, createApiRouter } from './api.js'
+import { jsonBody } from './json-body.js'
+import { buildOpenApiDocument, type OpenApiDocument } from './openapi.js'
+import { invalidRequest, Refusal } from './refusal.js'
 
 export type AdminDeps = ApiDeps & {
   adminToken: string | undefined
@@ -21,12 +22,15 @@ export type AdminDeps = ApiDeps & {
 
 // Resolves to src/mock/dashboard/ from src/mock/admin (tsx) and from dist/mock/admin (built) alike: no copy step.
 const DASHBOARD_DIR = fileURLToPath(new URL('../../../src/mock/dashboard/', import.meta.url))
-const BODY_LIMIT = '1mb'
+const BODY_LIMIT = 1024 * 1024
 const STREAM_PATH = '/requests/stream'
 
 export function createAdminApp(deps: AdminDeps): express.Express {
   const app = express()
   app.disable('x-powered-by')
+  // Exact paths, as the document writes them (see the API router).
+  app.enable('case sensitive routing')
+  app.enable('strict routing')
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -41,6 +45,9 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     }),
   )
 
+  const openApi = buildOpenApiDocument({ endpointPath: deps.endpointPath, tokenField: deps.tokenField })
+  app.use(methodNotAllowed(openApi, deps.endpointPath))
+
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true })
   })
@@ -52,7 +59,6 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     else res.status(503).json({ ready: false, failing })
   })
 
-  const openApi = buildOpenApiDocument({ endpointPath: deps.endpointPath, tokenField: deps.tokenField })
   app.use(
     '/api',
     (_req, res, next) => {
@@ -60,9 +66,7 @@ export function createAdminApp(deps: AdminDeps): express.Express {
       next()
     },
     bearerAuth(deps.adminToken),
-    requireJsonBody,
-    // Without the check, body-parser decodes invalid UTF-8 to U+FFFD and the store keeps the damage.
-    express.json({ limit: BODY_LIMIT, strict: false, verify: refuseInvalidUtf8 }),
+    jsonBody(BODY_LIMIT),
     createApiRouter(deps),
   )
   app.get('/api/openapi.json', (_req, res) => {
@@ -71,29 +75,55 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   app.get('/api/engines', (_req, res) => {
     res.json(readiness?.engines ?? { users: 'json', state: 'memory', replica: 'local' })
   })
-  app.use('/api', (_req, res) => {
-    res.status(404).json({ error: 'not_found' })
+  app.use('/api', () => {
+    throw new Refusal('not_found')
   })
 
   // Talki's request sent to the admin port is a common slip: the 404 says where the endpoint is.
-  app.all(deps.endpointPath, (_req, res) => {
+  app.all(deps.endpointPath, () => {
     const port = deps.endpointPort === undefined ? 'its own port (PORT)' : `port ${deps.endpointPort}`
-    res.status(404).json({
-      error: 'not_found',
-      issues: [
-        {
-          message: `this is the admin port; the endpoint ${deps.endpointPath} listens on ${port}, send Talki's requests there`,
-        },
-      ],
-    })
+    throw new Refusal('not_found', [
+      {
+        message: `this is the admin port; the endpoint ${deps.endpointPath} listens on ${port}, send Talki's requests there`,
+      },
+    ])
   })
   app.use(express.static(DASHBOARD_DIR))
-  app.use((_req, res) => {
-    res.status(404).json({ error: 'not_found' })
+  app.use(() => {
+    throw new Refusal('not_found')
   })
   app.use(errorHandler(deps.logger))
   return app
 }
+
+/**
+ * A method the document does not list for a path of the document: 405 with `Allow`, before anything
+ * else (HEAD and OPTIONS included: the document is the whole truth). The endpoint's own path is served
+ * on the other port, so it is not this app's to answer.
+ */
+function methodNotAllowed(document: OpenApiDocument, endpointPath: string) {
+  const routes = Object.entries(document.paths)
+    .filter(([path]) => path !== endpointPath)
+    .map(([path, item]) => ({
+      pattern: new RegExp(`^${path.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`),
+      allow: Object.keys(item)
+        .filter((key) => HTTP_METHODS.has(key))
+        .map((key) => key.toUpperCase()),
+    }))
+  return (req: Request, res: Response, next: NextFunction) => {
+    const route = routes.find((r) => r.pattern.test(req.path))
+    if (!route || route.allow.includes(req.method)) return next()
+    res.set('Allow', route.allow.join(', '))
+    res
+      .status(405)
+      .json(
+        new Refusal('method_not_allowed', [{ message: `${req.path} answers ${route.allow.join(', ')}` }])
+          .body,
+      )
+  }
+}
+
+const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'])
 
 /**
  * `Authorization: Bearer <token>` on every /api call when a token is configured; the SSE stream may
@@ -110,7 +140,7 @@ function bearerAuth(adminToken: string | undefined) {
       if (typeof token === 'string') given = token
     }
     if (given !== undefined && timingSafeEqual(sha256(given), expected)) return next()
-    res.set('WWW-Authenticate', 'Bearer').status(401).json({ error: 'unauthorized' })
+    res.set('WWW-Authenticate', 'Bearer').status(401).json(new Refusal('unauthorized').body)
   }
 }
 
@@ -118,69 +148,32 @@ function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest()
 }
 
-/**
- * A body must be declared JSON. Besides clarity this keeps other sites out: a browser can only send
- * `application/json` cross-origin after a CORS preflight, which this server never grants.
- */
-function requireJsonBody(req: Request, res: Response, next: NextFunction) {
-  const empty =
-    req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] ?? '0') === '0'
-  if (!empty && !req.is('application/json')) {
-    res.status(415).json({ error: 'unsupported_media_type' })
-    return
-  }
-  next()
-}
-
-function refuseInvalidUtf8(_req: unknown, _res: unknown, bytes: Buffer): void {
-  if (!isUtf8(bytes)) throw new Error('invalid UTF-8')
-}
-
-const BODY_ERRORS: Record<string, [number, string]> = {
-  'entity.parse.failed': [400, 'invalid_json'],
-  'entity.too.large': [413, 'payload_too_large'],
-  'entity.verify.failed': [400, 'invalid_json'],
-  'encoding.unsupported': [415, 'unsupported_encoding'],
-  'charset.unsupported': [415, 'unsupported_charset'],
-  'request.size.invalid': [400, 'invalid_body'],
-}
-
-/** Every error becomes JSON; only a fault of ours is a 5xx, and no stack trace is ever sent. */
+/** Every error becomes the one refusal shape; only a fault of ours is a 5xx, and no stack trace is ever sent. */
 function errorHandler(logger: Logger) {
   return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) {
       res.destroy()
       return
     }
-    if (error instanceof StoreUnavailable) {
-      res.status(503).set('Retry-After', '3').json({ error: 'store_unavailable' })
-      return
-    }
-    if (error instanceof InvalidRequest) {
-      res.status(400).json({ error: 'invalid_request', issues: error.issues })
-      return
-    }
-    const { type, status } = error as { type?: unknown; status?: unknown }
-    if (type === 'request.aborted') {
+    if ((error as { type?: unknown }).type === 'request.aborted') {
       res.destroy()
       return
     }
-    const known = typeof type === 'string' ? BODY_ERRORS[type] : undefined
-    if (known) {
-      res.status(known[0]).json({ error: known[1] })
-      return
-    }
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      res.status(status).json({ error: 'bad_request' })
-      return
-    }
-    if (error instanceof StoreError) {
-      // The database is unreachable or refused the work: a temporary fault of the store, not a bug.
+    let refusal: Refusal
+    if (error instanceof Refusal) refusal = error
+    else if (error instanceof StoreUnavailable || error instanceof StoreError) {
+      // PostgreSQL or Redis is lost or refused the work: a temporary fault of an engine, not a bug.
       logger.error({ reason: error.message }, 'store unavailable')
-      res.status(503).set('Retry-After', '3').json({ error: 'store_unavailable' })
-      return
+      refusal = new Refusal('store_unavailable')
+      res.set('Retry-After', '3')
     }
-    logger.error({ err: error }, 'admin API error')
-    res.status(500).json({ error: 'internal_error' })
+    // Express could not percent-decode a path parameter (only the user token has one).
+    else if (error instanceof URIError)
+      refusal = invalidRequest('the token is not valid percent-encoding', ['token'])
+    else {
+      logger.error({ err: error }, 'admin API error')
+      refusal = new Refusal('internal_error')
+    }
+    res.status(refusal.status).json(refusal.body)
   }
 }

@@ -8,17 +8,26 @@ import {
   UserTokenSchema,
 } from '../contract.js'
 import { EnginesSchema, ReadySchema } from '../readiness.js'
-import { OverrideSpecSchema, SimulationSpecSchema } from '../simulation/scenarios.js'
+import {
+  FilledOverrideSchema,
+  FilledSimulationSchema,
+  OverrideSpecSchema,
+  SimulationSpecSchema,
+} from '../simulation/scenarios.js'
 import {
   RequestListQuerySchema,
   RequestListSchema,
+  ResetRequestSchema,
   SimulationStateSchema,
   UserListQuerySchema,
   UserListSchema,
   UserRecordInputSchema,
-  ValidationErrorSchema,
+  UserRecordPatchSchema,
 } from './api.js'
+import { MERGE_PATCH } from './json-body.js'
+import { ADMIN_ERRORS, type AdminErrorCode, AdminErrorSchema } from './refusal.js'
 import { FindingsSchema, RequestLogEntrySchema } from './request-log.js'
+import { ScenarioCatalogueSchema } from './scenario-catalogue.js'
 
 // The OpenAPI 3.1 document of the endpoint and the admin API. Paths, operations and status codes are
 // written here as data; every schema is generated from the zod schemas the server validates with, so
@@ -31,7 +40,7 @@ function componentSchemas(tokenField: string) {
   return {
     Profile: ProfileSchema,
     Error: ErrorBodySchema,
-    ValidationError: ValidationErrorSchema,
+    AdminError: AdminErrorSchema,
     CustomerRequest: customerRequestSchema(tokenField),
     Signature: z
       .string()
@@ -40,10 +49,15 @@ function componentSchemas(tokenField: string) {
     UserToken: UserTokenSchema,
     UserRecord: UserRecordSchema,
     UserRecordInput: UserRecordInputSchema,
+    UserRecordPatch: UserRecordPatchSchema,
     UserList: UserListSchema,
     Simulation: SimulationSpecSchema,
     Override: OverrideSpecSchema,
+    FilledSimulation: FilledSimulationSchema,
+    FilledOverride: FilledOverrideSchema,
     SimulationState: SimulationStateSchema,
+    ScenarioCatalogue: ScenarioCatalogueSchema,
+    ResetRequest: ResetRequestSchema,
     SignatureFindings: FindingsSchema,
     RequestLogEntry: RequestLogEntrySchema,
     RequestList: RequestListSchema,
@@ -78,14 +92,54 @@ const answer = (description: string, name: ComponentName) => ({ description, con
 const error = (description: string) => answer(description, 'Error')
 const noContent = (description: string) => ({ description })
 
-const invalid = answer('The input was refused; nothing changed', 'ValidationError')
-const unauthorized = error('ADMIN_TOKEN is set and the bearer token is missing or wrong')
+/** What each admin refusal means, by code; an operation lists the codes it can answer. */
+const REFUSALS: Record<AdminErrorCode, string> = {
+  invalid_request:
+    'invalid_request: the input was refused (a body that is not JSON, zero bytes where a body is needed, a forbidden key, a bad query or path); nothing changed',
+  unauthorized: 'unauthorized: ADMIN_TOKEN is set and the bearer token is missing or wrong',
+  not_found: 'not_found: no such path',
+  user_not_found: 'user_not_found: no user has this token',
+  method_not_allowed: 'method_not_allowed: the path does not answer this method (see Allow)',
+  payload_too_large: 'payload_too_large: the body is over 1 MB',
+  unsupported_media_type: 'unsupported_media_type: the body is not of the media type the operation takes',
+  too_many_streams: 'too_many_streams: 64 streams are open already',
+  internal_error: 'internal_error: a fault of the server (logged), never an answer to bad input',
+  seed_unreadable: 'seed_unreadable: data/seed.json could not be read or is not valid; nothing was reset',
+  store_unavailable:
+    'store_unavailable: PostgreSQL (DATABASE_URL) or Redis (REDIS_URL) cannot do the work now; try again after Retry-After',
+}
+
+/** The refusal answers for these codes, one response per status, each listing its codes. */
+function refusals(...codes: AdminErrorCode[]): Record<string, unknown> {
+  const byStatus = new Map<number, AdminErrorCode[]>()
+  for (const code of codes)
+    byStatus.set(ADMIN_ERRORS[code], [...(byStatus.get(ADMIN_ERRORS[code]) ?? []), code])
+  const responses: Record<string, unknown> = {}
+  for (const [status, list] of byStatus) {
+    responses[String(status)] = {
+      description: list.map((code) => REFUSALS[code]).join('; '),
+      ...(status === 401
+        ? { headers: { 'WWW-Authenticate': { schema: { type: 'string', const: 'Bearer' } } } }
+        : {}),
+      ...(status === 503 ? { headers: { 'Retry-After': { schema: { type: 'string', const: '3' } } } } : {}),
+      content: {
+        'application/json': { schema: { ...ref('AdminError'), properties: { error: { enum: list } } } },
+      },
+    }
+  }
+  return responses
+}
+
+/** What an operation that reads a body may refuse, beside its own codes. */
+const BODY_REFUSALS: AdminErrorCode[] = ['invalid_request', 'payload_too_large', 'unsupported_media_type']
+
 const adminSecurity = [{ adminToken: [] }]
 const tokenPath = {
   name: 'token',
   in: 'path',
   required: true,
-  description: 'The user token, URL-encoded; it is only a key, never a file path',
+  description:
+    'The user token, URL-encoded; it is only a key, never a file path. Bad percent-encoding is a 400',
   schema: ref('UserToken'),
 }
 
@@ -103,18 +157,42 @@ function queryParameters<T extends z.ZodRawShape>(
   })
 }
 
-function adminOperation(summary: string, responses: Record<string, unknown>, extra: object = {}) {
+/**
+ * An admin operation: every one may answer 401 (when ADMIN_TOKEN is set), 500 (a fault of ours) and 503
+ * (an engine of README "Replicas" is lost).
+ */
+function adminOperation(
+  summary: string,
+  responses: Record<string, unknown>,
+  codes: AdminErrorCode[] = [],
+  extra: object = {},
+) {
   return {
     tags: ['admin'],
     summary,
     security: adminSecurity,
     ...extra,
-    responses: { ...responses, '401': unauthorized },
+    responses: { ...responses, ...refusals(...codes, 'unauthorized', 'internal_error', 'store_unavailable') },
   }
 }
 
-function body(name: ComponentName, description: string) {
-  return { required: true, description, content: json(name) }
+function body(name: ComponentName, description: string, mediaType = 'application/json', required = true) {
+  return { required, description, content: { [mediaType]: { schema: ref(name) } } }
+}
+
+/** The sentence each path item carries about the methods it does not answer. */
+function otherMethods(item: Record<string, unknown>): string {
+  const allow = Object.keys(item)
+    .filter((key) => key !== 'parameters' && key !== 'servers')
+    .map((key) => key.toUpperCase())
+  return `Any other method (HEAD and OPTIONS included): 405 method_not_allowed with Allow: ${allow.join(', ')} (see components.responses.MethodNotAllowed).`
+}
+
+/** Adds the 405 sentence to each admin path item. */
+function withOtherMethods(paths: Record<string, Record<string, unknown>>) {
+  return Object.fromEntries(
+    Object.entries(paths).map(([path, item]) => [path, { ...item, description: otherMethods(item) }]),
+  )
 }
 
 export function buildOpenApiDocument(options: { endpointPath: string; tokenField: string }) {
@@ -127,7 +205,9 @@ export function buildOpenApiDocument(options: { endpointPath: string; tokenField
       version: '0.1.0',
       description:
         "The customer endpoint of Talki's Backend Connect (endpoint port) and the admin API that " +
-        'switches its failure simulation, edits its users and shows the request log (admin port).',
+        'switches its failure simulation, edits its users and shows the request log (admin port). ' +
+        'Every admin refusal is {"error":"<code>","issues"?:[{"message","path"?}]}; each operation lists its codes. ' +
+        'A body sent with GET or DELETE is never read: it is ignored. An empty body means zero bytes.',
     },
     servers: [{ url: '/', description: 'the admin port (this document is served from it)' }],
     tags: [
@@ -173,131 +253,175 @@ export function buildOpenApiDocument(options: { endpointPath: string; tokenField
           },
         },
       },
-      '/healthz': {
-        get: {
-          tags: ['admin'],
-          summary: 'Liveness; answers while the endpoint is down',
-          security: [],
-          responses: { '200': answer('Alive', 'Health') },
-        },
-      },
-      '/readyz': {
-        get: {
-          tags: ['admin'],
-          summary: 'Readiness: every engine in use (Redis, the database) answers',
-          security: [],
-          responses: {
-            '200': answer('Ready: {"ready":true}', 'Ready'),
-            '503': answer(
-              'Not ready: {"ready":false,"failing":[…]} names the engines that did not answer',
-              'Ready',
-            ),
+      ...withOtherMethods({
+        '/healthz': {
+          get: {
+            tags: ['admin'],
+            summary: 'Liveness; answers while the endpoint is down',
+            security: [],
+            responses: { '200': answer('Alive', 'Health') },
           },
         },
-      },
-      '/api/engines': {
-        get: adminOperation('Where the users and the simulation state live, and this replica’s id', {
-          '200': answer('The engines in use', 'Engines'),
-        }),
-      },
-      '/api/simulation': {
-        get: adminOperation('The run-time override, its remaining count and the SIMULATE scenario', {
-          '200': answer('Scenarios with every default filled', 'SimulationState'),
-        }),
-        put: adminOperation(
-          'Set the global override: a scenario or sequence, with optional count and probability',
-          {
-            '200': answer('The new state', 'SimulationState'),
-            '400': invalid,
-            '413': error('payload_too_large'),
-            '415': error('unsupported_media_type: the body must be application/json'),
-          },
-          {
-            requestBody: body(
-              'Override',
-              'A scenario as the README QA guide writes it; `down` takes no count or probability',
-            ),
-          },
-        ),
-        delete: adminOperation('Clear the override; a downtime in progress ends at once', {
-          '204': noContent('Cleared'),
-        }),
-      },
-      '/api/reset': {
-        post: adminOperation(
-          'Clear the override, every sequence state and the request log; end any downtime',
-          {
-            '204': noContent('Reset'),
-          },
-        ),
-      },
-      '/api/users': {
-        get: adminOperation(
-          'Users in store order',
-          { '200': answer('A page of users', 'UserList'), '400': invalid },
-          {
-            parameters: queryParameters(UserListQuerySchema, {
-              q: 'Matches token, name, email or plan, case-insensitive',
-              offset: 'Users to skip',
-              limit: 'Page size; above 1000 is refused',
-            }),
-          },
-        ),
-      },
-      '/api/users/{token}': {
-        parameters: [tokenPath],
-        get: adminOperation('One stored user, with userToken and simulate', {
-          '200': answer('The stored record', 'UserRecord'),
-          '400': invalid,
-          '404': error('user_not_found'),
-        }),
-        put: adminOperation(
-          'Create or replace a user; persisted, and served by the next endpoint call',
-          {
-            '200': answer('Replaced: the stored record', 'UserRecord'),
-            '201': answer('Created: the stored record', 'UserRecord'),
-            '400': invalid,
-            '413': error('payload_too_large'),
-            '415': error('unsupported_media_type: the body must be application/json'),
-          },
-          { requestBody: body('UserRecordInput', 'The record; a userToken in it must match the path') },
-        ),
-        delete: adminOperation('Delete a user', {
-          '204': noContent('Deleted'),
-          '400': invalid,
-          '404': error('user_not_found'),
-        }),
-      },
-      '/api/requests': {
-        get: adminOperation(
-          'The request log, newest first',
-          { '200': answer('Recent requests to the endpoint', 'RequestList'), '400': invalid },
-          { parameters: queryParameters(RequestListQuerySchema, { limit: 'Entries to return' }) },
-        ),
-        delete: adminOperation('Clear the request log', { '204': noContent('Cleared') }),
-      },
-      '/api/requests/stream': {
-        get: adminOperation(
-          'Server-sent events: one `data: <RequestLogEntry JSON>` per request as it completes',
-          {
-            '200': {
-              description: 'An event stream; a comment line every 15 s keeps it open',
-              content: { 'text/event-stream': { schema: { type: 'string' } } },
+        '/readyz': {
+          get: {
+            tags: ['admin'],
+            summary: 'Readiness: every engine in use (Redis, PostgreSQL) answers',
+            security: [],
+            responses: {
+              '200': answer('Ready: {"ready":true}', 'Ready'),
+              '503': answer(
+                'Not ready: {"ready":false,"failing":[…]} names the engines that did not answer',
+                'Ready',
+              ),
             },
-            '429': error('too_many_streams'),
           },
-          {
-            security: [{ adminToken: [] }, { adminTokenQuery: [] }],
-            description: 'EventSource cannot send headers, so the admin token may also come as ?token=.',
-          },
-        ),
-      },
-      '/api/openapi.json': {
-        get: adminOperation('This document', { '200': { description: 'OpenAPI 3.1 document' } }),
-      },
+        },
+        '/api/engines': {
+          get: adminOperation('Where the users and the simulation state live, and this replica’s id', {
+            '200': answer('The engines in use', 'Engines'),
+          }),
+        },
+        '/api/scenarios': {
+          get: adminOperation('Every scenario with its parameters: type, range, default, description', {
+            '200': answer(
+              'In the order of the README table; read from the server’s own schemas',
+              'ScenarioCatalogue',
+            ),
+          }),
+        },
+        '/api/simulation': {
+          get: adminOperation(
+            'The run-time override, its remaining count, the SIMULATE scenario and downUntil',
+            {
+              '200': answer('Scenarios with every default filled', 'SimulationState'),
+            },
+          ),
+          put: adminOperation(
+            'Set the global override: a scenario or sequence, with optional count and probability',
+            { '200': answer('The new state', 'SimulationState') },
+            BODY_REFUSALS,
+            { requestBody: body('Override', 'A scenario or sequence; `down` takes no count or probability') },
+          ),
+          delete: adminOperation('Clear the override; a downtime in progress ends at once', {
+            '204': noContent('Cleared'),
+          }),
+        },
+        '/api/reset': {
+          post: adminOperation(
+            'Clear the override, every sequence state and the request log; end any downtime; with {"users":"seed"} restore the seed’s users',
+            { '204': noContent('Reset') },
+            [...BODY_REFUSALS, 'seed_unreadable'],
+            {
+              requestBody: body(
+                'ResetRequest',
+                'Optional: zero bytes or {} resets the simulation and the log only',
+                'application/json',
+                false,
+              ),
+            },
+          ),
+        },
+        '/api/users': {
+          get: adminOperation(
+            'Users in store order',
+            { '200': answer('A page of users', 'UserList') },
+            ['invalid_request'],
+            {
+              parameters: queryParameters(UserListQuerySchema, {
+                q: 'Matches token, name, email or plan, case-insensitive',
+                offset: 'Users to skip: decimal digits only',
+                limit: 'Page size, 1–1000: decimal digits only',
+              }),
+            },
+          ),
+        },
+        '/api/users/{token}': {
+          parameters: [tokenPath],
+          get: adminOperation(
+            'One stored user, with userToken and simulate',
+            { '200': answer('The stored record', 'UserRecord') },
+            ['invalid_request', 'user_not_found'],
+          ),
+          put: adminOperation(
+            'Create or replace the whole user; persisted, and served by the next endpoint call',
+            {
+              '200': answer('Replaced: the stored record', 'UserRecord'),
+              '201': answer('Created: the stored record', 'UserRecord'),
+            },
+            BODY_REFUSALS,
+            {
+              requestBody: body(
+                'UserRecordInput',
+                'The whole record (keys left out are gone); a userToken in it must match the path. Zero bytes is a 400',
+              ),
+            },
+          ),
+          patch: adminOperation(
+            'Change only the keys named (RFC 7396 merge patch: null removes a key, objects such as fields merge)',
+            { '200': answer('The stored record after the patch', 'UserRecord') },
+            [...BODY_REFUSALS, 'user_not_found'],
+            { requestBody: body('UserRecordPatch', 'A merge patch of the record', MERGE_PATCH) },
+          ),
+          delete: adminOperation('Delete a user', { '204': noContent('Deleted') }, [
+            'invalid_request',
+            'user_not_found',
+          ]),
+        },
+        '/api/requests': {
+          get: adminOperation(
+            'The request log, newest first',
+            { '200': answer('Recent requests to the endpoint', 'RequestList') },
+            ['invalid_request'],
+            {
+              parameters: queryParameters(RequestListQuerySchema, {
+                limit: 'Entries to return: decimal digits only',
+              }),
+            },
+          ),
+          delete: adminOperation('Clear the request log', { '204': noContent('Cleared') }),
+        },
+        '/api/requests/stream': {
+          get: adminOperation(
+            'Server-sent events: one `data: <RequestLogEntry JSON>` per request as it completes',
+            {
+              '200': {
+                description: 'An event stream; a comment line every 15 s keeps it open',
+                content: { 'text/event-stream': { schema: { type: 'string' } } },
+              },
+            },
+            ['too_many_streams'],
+            {
+              security: [{ adminToken: [] }, { adminTokenQuery: [] }],
+              description: 'EventSource cannot send headers, so the admin token may also come as ?token=.',
+            },
+          ),
+        },
+        '/api/openapi.json': {
+          get: adminOperation('This document', {
+            '200': {
+              description: 'OpenAPI 3.1 document',
+              content: { 'application/json': { schema: { type: 'object' } } },
+            },
+          }),
+        },
+      }),
     },
     components: {
       schemas: generateSchemas(componentSchemas(tokenField)),
+      responses: {
+        MethodNotAllowed: {
+          description:
+            'Any method a path of this document does not list (HEAD and OPTIONS included): the methods it answers are in Allow',
+          headers: {
+            Allow: { required: true, schema: { type: 'string' }, description: 'e.g. GET, PUT, DELETE' },
+          },
+          content: {
+            'application/json': {
+              schema: { ...ref('AdminError'), properties: { error: { enum: ['method_not_allowed'] } } },
+            },
+          },
+        },
+      },
       securitySchemes: {
         adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN, when set' },
         adminTokenQuery: { type: 'apiKey', in: 'query', name: 'token', description: 'The stream only' },
@@ -305,3 +429,5 @@ export function buildOpenApiDocument(options: { endpointPath: string; tokenField
     },
   }
 }
+
+export type OpenApiDocument = ReturnType<typeof buildOpenApiDocument>

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs'
 import { access, open } from 'node:fs/promises'
 import path from 'node:path'
-import { FILE_HEAD, FILE_SEPARATOR, FILE_TAIL } from '../contract.js'
+import { FILE_HEAD, FILE_SEPARATOR, FILE_TAIL, type UserRecord } from '../contract.js'
 import { oneLine, type State, StoreError } from './load.js'
 
 // The JSON store's file on disk: read in one go, checked for writability, written back line by line.
@@ -11,8 +11,13 @@ export function lineText(state: State, line: number): string {
   return state.bytes.toString('utf8', state.starts[line], state.ends[line])
 }
 
-export function parseLine(state: State, line: number): unknown {
+function parseLine(state: State, line: number): unknown {
   return JSON.parse(lineText(state, line))
+}
+
+/** An entry of the index as a record: a line of the file is parsed afresh, an upserted one is as kept. */
+export function recordOf(state: State, entry: number | UserRecord): UserRecord {
+  return typeof entry === 'number' ? (parseLine(state, entry) as UserRecord) : entry
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   type Source,
   userSimulation,
 } from '../simulation/choose.js'
-import type { SimulationControl } from '../simulation/control.js'
+import type { SimulationControl, SimulationView } from '../simulation/control.js'
 import { Downtime } from '../simulation/downtime.js'
 import { isDown, type Simulation } from '../simulation/scenarios.js'
 import type { Redis } from './connect.js'
@@ -202,10 +202,12 @@ export async function openRedisState(options: {
     })
   }
 
+  const shown = (): SimulationView => ({ ...local, downUntil: localDowntime.until })
+
   const control: SimulationControl = {
     async view() {
       await refresh()
-      return local
+      return shown()
     },
     async set(override) {
       if (!isDown(override.simulation) && isDown(local.override?.simulation)) await downtime.end()
@@ -231,7 +233,7 @@ export async function openRedisState(options: {
       )
       await refresh()
       if (isDown(override.simulation)) downtime.start(override.simulation.durationMs)
-      return local
+      return shown()
     },
     async clear() {
       await ask(

@@ -9,6 +9,8 @@ import { isDown, type Simulation } from './scenarios.js'
 export interface SimulationView {
   override: Override | null
   startup: Simulation | null
+  /** When the endpoint port reopens (ms since the epoch), whatever closed it; null while it is open. */
+  downUntil: number | null
 }
 
 export type OverrideInput = { simulation: Simulation; count?: number; probability?: number }
@@ -25,18 +27,23 @@ export interface SimulationControl {
 
 export function localControl(
   simulation: SimulationState,
-  downtime: Pick<Downtime, 'start' | 'end'>,
+  downtime: Pick<Downtime, 'start' | 'end' | 'until'>,
   requestLog: Pick<RequestLogStore, 'clear'>,
 ): SimulationControl {
+  const view = (): SimulationView => ({
+    override: simulation.override,
+    startup: simulation.startup,
+    downUntil: downtime.until,
+  })
   return {
-    view: () => simulation,
+    view,
     async set(override) {
       const nextIsDown = isDown(override.simulation)
       // A new `down` needs no reopening: start() moves the end of the one in progress.
       if (!nextIsDown && isDown(simulation.override?.simulation)) await downtime.end()
       setOverride(simulation, override)
       if (isDown(override.simulation)) downtime.start(override.simulation.durationMs)
-      return simulation
+      return view()
     },
     async clear() {
       clearOverride(simulation)

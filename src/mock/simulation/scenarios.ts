@@ -2,27 +2,96 @@ import { z } from 'zod'
 
 // The scenario vocabulary (README: QA guide). A scenario is written the same way everywhere (admin API, SIMULATE, a
 // user's `simulate` field): a bare name, an object with its parameters, or a sequence. The written
-// form is validated and kept as written; `resolveSpec` fills the defaults when it is used.
+// form is validated and kept as written; `fillDefaults` fills the defaults when it is used.
+//
+// Each parameter is declared once below, with its schema, default and description: the written
+// schemas (parameter optional, its default shown as a JSON Schema annotation), the filled schemas
+// (parameter required: what GET /api/simulation shows), `fillDefaults` and GET /api/scenarios all
+// read it from there.
 
 const MAX_MS = 600_000
 const ms = z.number().int().min(0).max(MAX_MS)
-const strict = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape)
 
-const ErrorStatusSchema = z.union([z.literal(500), z.literal(502), z.literal(503), z.literal(504)])
+interface Parameter<T extends z.ZodType = z.ZodType, F extends z.ZodType = z.ZodType> {
+  /** The written form. */
+  schema: T
+  /** The filled form, when it differs (a scenario parameter may be written as a bare name). */
+  filled: F
+  default: z.output<F>
+  description: string
+}
 
-const ok = strict({ scenario: z.literal('ok') })
-const slow = strict({ scenario: z.literal('slow'), delayMs: ms.optional(), jitterMs: ms.optional() })
-const notFound = strict({ scenario: z.literal('not_found') })
-const unauthorized = strict({ scenario: z.literal('unauthorized') })
-const error = strict({ scenario: z.literal('error'), status: ErrorStatusSchema.optional() })
-const reset = strict({ scenario: z.literal('reset') })
-const hang = strict({ scenario: z.literal('hang'), maxMs: ms.optional() })
-const malformed = strict({ scenario: z.literal('malformed') })
-const wrongShape = strict({ scenario: z.literal('wrong_shape') })
-const down = strict({ scenario: z.literal('down'), durationMs: ms.optional() })
+function parameter<T extends z.ZodType>(
+  schema: T,
+  fallback: z.output<T>,
+  description: string,
+): Parameter<T, T>
+function parameter<T extends z.ZodType, F extends z.ZodType>(
+  schema: T,
+  fallback: z.output<F>,
+  description: string,
+  filled: F,
+): Parameter<T, F>
+function parameter(schema: z.ZodType, fallback: unknown, description: string, filled?: z.ZodType) {
+  return { schema, filled: filled ?? schema, default: fallback, description }
+}
+
+type Parameters = Record<string, Parameter>
+type WrittenShape<P extends Parameters> = { [K in keyof P]: z.ZodOptional<P[K]['schema']> }
+type FilledShape<P extends Parameters> = { [K in keyof P]: P[K]['filled'] }
+
+function writtenShape<P extends Parameters>(parameters: P): WrittenShape<P> {
+  const shape: Record<string, z.ZodType> = {}
+  for (const [key, p] of Object.entries(parameters)) {
+    shape[key] = p.schema.optional().meta({ default: p.default, description: p.description })
+  }
+  return shape as WrittenShape<P>
+}
+
+function filledShape<P extends Parameters>(parameters: P): FilledShape<P> {
+  const shape: Record<string, z.ZodType> = {}
+  for (const [key, p] of Object.entries(parameters)) shape[key] = p.filled.describe(p.description)
+  return shape as FilledShape<P>
+}
+
+/** One scenario: its name, what the caller sees, its parameters, and its written and filled schemas. */
+function scenario<N extends string, P extends Parameters = Record<never, Parameter>>(
+  name: N,
+  description: string,
+  parameters: P = {} as P,
+) {
+  const literal = z.literal(name)
+  return {
+    name,
+    description,
+    parameters,
+    written: z.strictObject({ scenario: literal, ...writtenShape(parameters) }),
+    filled: z.strictObject({ scenario: literal, ...filledShape(parameters) }),
+  }
+}
+
+const ok = scenario('ok', 'The normal answer')
+const slow = scenario('slow', 'The normal answer after delayMs ± jitterMs', {
+  delayMs: parameter(ms, 6000, 'Delay before the answer, in ms (Talki gives up after 5000)'),
+  jitterMs: parameter(ms, 0, 'Random spread around delayMs, in ms'),
+})
+const notFound = scenario('not_found', '404 user_not_found, even for a known user')
+const unauthorized = scenario('unauthorized', '401 invalid_signature, even for a good signature')
+const error = scenario('error', 'That status with {"error":"simulated_error"}', {
+  status: parameter(z.literal([500, 502, 503, 504]), 500, 'HTTP status of the answer'),
+})
+const down = scenario('down', 'The endpoint port refuses connections for durationMs', {
+  durationMs: parameter(ms, 10_000, 'How long the port stays closed, in ms'),
+})
+const reset = scenario('reset', 'The connection is destroyed without an answer')
+const hang = scenario('hang', 'No answer; the socket is closed after maxMs', {
+  maxMs: parameter(ms, 60_000, 'How long the socket is held before it is closed, in ms'),
+})
+const malformed = scenario('malformed', '200 with a truncated JSON body')
+const wrongShape = scenario('wrong_shape', '200 JSON that breaks the contract (plan a number, nested fields)')
 
 /** Scenarios that act on one request: the items a sequence or `flaky` may hold. */
-const PLAIN_SCENARIO_NAMES = [
+export const PLAIN_SCENARIO_NAMES = [
   'ok',
   'slow',
   'not_found',
@@ -37,34 +106,124 @@ export const SCENARIO_NAMES = [...PLAIN_SCENARIO_NAMES, 'down', 'flaky'] as cons
 export type ScenarioName = (typeof SCENARIO_NAMES)[number]
 export type PlainScenarioName = (typeof PLAIN_SCENARIO_NAMES)[number]
 
-const plainObjects = [ok, slow, notFound, unauthorized, error, reset, hang, malformed, wrongShape] as const
-const plainObject = z.discriminatedUnion('scenario', [...plainObjects])
+/** The plain scenarios' schemas in one form: the items a sequence or `flaky` may hold. */
+function plainOf<F extends 'written' | 'filled'>(form: F) {
+  return [
+    ok[form],
+    slow[form],
+    notFound[form],
+    unauthorized[form],
+    error[form],
+    reset[form],
+    hang[form],
+    malformed[form],
+    wrongShape[form],
+  ] as const
+}
 /** A plain scenario as written: its bare name or its object. */
-const PlainScenarioSpecSchema = z.union([z.enum(PLAIN_SCENARIO_NAMES), plainObject])
+const PlainScenarioSpecSchema = z.union([
+  z.enum(PLAIN_SCENARIO_NAMES),
+  z.discriminatedUnion('scenario', plainOf('written')),
+])
+/** A plain scenario with every parameter filled. */
+const PlainScenarioSchema = z.discriminatedUnion('scenario', plainOf('filled'))
+export type PlainScenario = z.output<typeof PlainScenarioSchema>
 
-const flaky = strict({
-  scenario: z.literal('flaky'),
-  failWith: PlainScenarioSpecSchema.optional(),
-  windowMs: ms.optional(),
+const windowMs = parameter(
+  ms,
+  10_000,
+  'A token with no request for this long starts the sequence again, in ms',
+)
+
+const flaky = scenario('flaky', 'Talki’s first attempt gets failWith, its retry 3 s later gets data', {
+  failWith: parameter(
+    PlainScenarioSpecSchema,
+    { scenario: 'error', status: 503 },
+    'What the first attempt gets: a plain scenario',
+    PlainScenarioSchema,
+  ),
+  windowMs,
 })
 
-const scenarioObject = z.discriminatedUnion('scenario', [...plainObjects, down, flaky])
+/** Every scenario, in the order of the README's table. */
+export const SCENARIOS = [
+  ok,
+  slow,
+  notFound,
+  unauthorized,
+  error,
+  down,
+  reset,
+  hang,
+  malformed,
+  wrongShape,
+  flaky,
+]
+const BY_NAME = new Map<string, (typeof SCENARIOS)[number]>(SCENARIOS.map((s) => [s.name, s]))
 
-const SequenceSpecSchema = strict({
-  sequence: z.array(PlainScenarioSpecSchema).min(1).max(100),
-  windowMs: ms.optional(),
-})
+const sequenceParameters = { windowMs }
+const sequence = {
+  parameters: sequenceParameters,
+  written: z.strictObject({
+    sequence: z.array(PlainScenarioSpecSchema).min(1).max(100).describe('Plain scenarios, one per request'),
+    ...writtenShape(sequenceParameters),
+  }),
+  filled: z.strictObject({
+    sequence: z.array(PlainScenarioSchema).min(1).max(100).describe('Plain scenarios, one per request'),
+    ...filledShape(sequenceParameters),
+  }),
+}
+export const SEQUENCE_PARAMETERS = sequenceParameters
+
+const ScenarioSpecObjectSchema = z.discriminatedUnion('scenario', [
+  ...plainOf('written'),
+  down.written,
+  flaky.written,
+])
 
 /** Any scenario as written: `"slow"`, `{"scenario":"slow","delayMs":6000}` or `{"sequence":[…]}`. */
 export const SimulationSpecSchema = z
-  .union([z.enum(SCENARIO_NAMES), scenarioObject, SequenceSpecSchema])
+  .union([z.enum(SCENARIO_NAMES), ScenarioSpecObjectSchema, sequence.written])
   .meta({ id: 'Simulation' })
 export type SimulationSpec = z.infer<typeof SimulationSpecSchema>
 export type PlainScenarioSpec = z.infer<typeof PlainScenarioSpecSchema>
 
+const ScenarioSchema = z.discriminatedUnion('scenario', [...plainOf('filled'), down.filled, flaky.filled])
+/** A scenario or sequence with every default filled: what the server acts on and what GET shows. */
+export const FilledSimulationSchema = z.union([ScenarioSchema, sequence.filled])
+export type Scenario = z.output<typeof ScenarioSchema>
+export type Sequence = z.output<typeof sequence.filled>
+export type Simulation = Scenario | Sequence
+
 const limits = {
-  count: z.number().int().min(1).optional(),
-  probability: z.number().min(0).max(1).optional(),
+  count: z.number().int().min(1).optional().describe('Only the next N requests the override applies to'),
+  probability: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .describe('Chance that a request is affected; a miss goes on as if there were no override'),
+}
+export const OVERRIDE_LIMITS = limits
+
+/** A scenario (but `down`, which takes neither) or a sequence, plus `count` and `probability`. */
+function withLimits<F extends 'written' | 'filled'>(form: F) {
+  return [
+    z.discriminatedUnion('scenario', [
+      ok[form].extend(limits),
+      slow[form].extend(limits),
+      notFound[form].extend(limits),
+      unauthorized[form].extend(limits),
+      error[form].extend(limits),
+      reset[form].extend(limits),
+      hang[form].extend(limits),
+      malformed[form].extend(limits),
+      wrongShape[form].extend(limits),
+      down[form],
+      flaky[form].extend(limits),
+    ]),
+    sequence[form].extend(limits),
+  ] as const
 }
 
 /**
@@ -72,44 +231,12 @@ const limits = {
  * requests) and `probability` (chaos). `down` takes neither.
  */
 export const OverrideSpecSchema = z
-  .union([
-    z.enum(SCENARIO_NAMES),
-    z.discriminatedUnion('scenario', [
-      ok.extend(limits),
-      slow.extend(limits),
-      notFound.extend(limits),
-      unauthorized.extend(limits),
-      error.extend(limits),
-      reset.extend(limits),
-      hang.extend(limits),
-      malformed.extend(limits),
-      wrongShape.extend(limits),
-      down,
-      flaky.extend(limits),
-    ]),
-    SequenceSpecSchema.extend(limits),
-  ])
+  .union([z.enum(SCENARIO_NAMES), ...withLimits('written')])
   .meta({ id: 'Override' })
 export type OverrideSpec = z.infer<typeof OverrideSpecSchema>
 
-// The same scenarios with every default filled in: what the server acts on and what GET shows.
-export type Scenario =
-  | { scenario: 'ok' }
-  | { scenario: 'slow'; delayMs: number; jitterMs: number }
-  | { scenario: 'not_found' }
-  | { scenario: 'unauthorized' }
-  | { scenario: 'error'; status: 500 | 502 | 503 | 504 }
-  | { scenario: 'reset' }
-  | { scenario: 'hang'; maxMs: number }
-  | { scenario: 'malformed' }
-  | { scenario: 'wrong_shape' }
-  | { scenario: 'down'; durationMs: number }
-  | { scenario: 'flaky'; failWith: PlainScenario; windowMs: number }
-export type PlainScenario = Exclude<Scenario, { scenario: 'down' | 'flaky' }>
-export type Sequence = { sequence: PlainScenario[]; windowMs: number }
-export type Simulation = Scenario | Sequence
-
-const DEFAULT_WINDOW_MS = 10_000
+/** The override as GET /api/simulation shows it: filled, with its count and probability if set. */
+export const FilledOverrideSchema = z.union(withLimits('filled'))
 
 export function isDown(
   simulation: Simulation | null | undefined,
@@ -117,37 +244,30 @@ export function isDown(
   return simulation != null && 'scenario' in simulation && simulation.scenario === 'down'
 }
 
-function fillPlain(spec: PlainScenarioSpec): PlainScenario {
-  const filled = fillScenario(spec)
-  return filled as PlainScenario
+function fillParameters(parameters: Parameters, written: Record<string, unknown>): Record<string, unknown> {
+  const filled: Record<string, unknown> = {}
+  for (const [key, p] of Object.entries(parameters)) {
+    const value = written[key] ?? structuredClone(p.default)
+    // A parameter whose filled form differs from its written one is a plain scenario (flaky's failWith).
+    filled[key] = p.filled === p.schema ? value : fillScenario(value as PlainScenarioSpec)
+  }
+  return filled
 }
 
 function fillScenario(spec: PlainScenarioSpec | Exclude<SimulationSpec, { sequence: unknown }>): Scenario {
-  const s = typeof spec === 'string' ? ({ scenario: spec } as Exclude<typeof spec, string>) : spec
-  switch (s.scenario) {
-    case 'slow':
-      return { scenario: 'slow', delayMs: s.delayMs ?? 6000, jitterMs: s.jitterMs ?? 0 }
-    case 'error':
-      return { scenario: 'error', status: s.status ?? 500 }
-    case 'hang':
-      return { scenario: 'hang', maxMs: s.maxMs ?? 60_000 }
-    case 'down':
-      return { scenario: 'down', durationMs: s.durationMs ?? 10_000 }
-    case 'flaky':
-      return {
-        scenario: 'flaky',
-        failWith: s.failWith === undefined ? { scenario: 'error', status: 503 } : fillPlain(s.failWith),
-        windowMs: s.windowMs ?? DEFAULT_WINDOW_MS,
-      }
-    default:
-      return { scenario: s.scenario }
-  }
+  const written: Record<string, unknown> = typeof spec === 'string' ? { scenario: spec } : spec
+  const definition = BY_NAME.get(written.scenario as string)
+  if (!definition) throw new Error(`unknown scenario ${String(written.scenario)}`)
+  return { scenario: definition.name, ...fillParameters(definition.parameters, written) } as Scenario
 }
 
 /** Fills every default of a written scenario or sequence. */
 export function fillDefaults(spec: SimulationSpec): Simulation {
   if (typeof spec === 'object' && 'sequence' in spec) {
-    return { sequence: spec.sequence.map(fillPlain), windowMs: spec.windowMs ?? DEFAULT_WINDOW_MS }
+    return {
+      sequence: spec.sequence.map((item) => fillScenario(item) as PlainScenario),
+      ...fillParameters(sequence.parameters, spec),
+    } as Sequence
   }
   return fillScenario(spec)
 }
@@ -177,7 +297,6 @@ const MAIN_PARAMETER: Partial<Record<ScenarioName, string>> = {
   hang: 'maxMs',
   flaky: 'windowMs',
 }
-
 /**
  * Reads `SIMULATE`: JSON (`{"scenario":"slow","delayMs":6000}`, a sequence) or the short form `NAME`
  * or `NAME:N`, N filling the main parameter. Returns the reason when it is not valid.

@@ -1,11 +1,13 @@
 import request from 'supertest'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { createAdminApp } from '../../../src/mock/admin/app.js'
 import { buildOpenApiDocument } from '../../../src/mock/admin/openapi.js'
 import { RequestLog } from '../../../src/mock/admin/request-log.js'
+import { SEED_FILE } from '../../../src/mock/config.js'
 import { ProfileSchema } from '../../../src/mock/contract.js'
 import { createSimulationState } from '../../../src/mock/simulation/choose.js'
+import { type CheckedApp, checkedApp } from '../../contract.js'
 import { capturedLogger, memoryStore } from '../../support.js'
 
 type Operation = { responses: Record<string, unknown>; parameters?: unknown[]; requestBody?: unknown }
@@ -20,6 +22,7 @@ const OPERATIONS = [
   'get /healthz',
   'get /readyz',
   'get /api/engines',
+  'get /api/scenarios',
   'get /api/simulation',
   'put /api/simulation',
   'delete /api/simulation',
@@ -27,6 +30,7 @@ const OPERATIONS = [
   'get /api/users',
   'get /api/users/{token}',
   'put /api/users/{token}',
+  'patch /api/users/{token}',
   'delete /api/users/{token}',
   'get /api/requests',
   'delete /api/requests',
@@ -54,17 +58,27 @@ function refs(value: unknown, found: string[] = []): string[] {
   return found
 }
 
+const checkedApps: CheckedApp[] = []
+afterEach(async () => {
+  for (const app of checkedApps.splice(0)) expect(await app.violations()).toEqual([])
+})
+
+/** An admin app whose every answer is checked against the document it serves. */
 function adminApp(adminToken?: string) {
-  return createAdminApp({
+  const raw = createAdminApp({
     adminToken,
     store: memoryStore(),
     simulation: createSimulationState(null),
-    downtime: { start() {}, async end() {}, isDown: false },
+    downtime: { start() {}, async end() {}, isDown: false, until: null },
     requestLog: new RequestLog(),
     logger: capturedLogger().logger,
     endpointPath: '/talki/customer',
     tokenField: 'userToken',
+    seedFile: SEED_FILE,
   })
+  const app = checkedApp(raw, adminToken === undefined ? {} : { adminToken })
+  checkedApps.push(app)
+  return app
 }
 
 describe('buildOpenApiDocument', () => {
@@ -139,7 +153,8 @@ describe('buildOpenApiDocument', () => {
   it('generates query parameters from the zod query schemas', () => {
     const list = paths['/api/users']?.get?.parameters as { name: string; schema: Record<string, unknown> }[]
     expect(list.map((parameter) => parameter.name)).toEqual(['q', 'offset', 'limit'])
-    expect(list[2]?.schema).toEqual({ default: 50, type: 'integer', minimum: 1, maximum: 1000 })
+    // Query values are text: decimal digits only, so `0x10`, `1e3` and an empty value are refused.
+    expect(list[2]?.schema).toEqual({ default: '50', type: 'string', pattern: '^[0-9]+$' })
   })
 
   it('marks every /api operation as needing the admin token, and /healthz as open', () => {
@@ -177,10 +192,12 @@ describe('GET /api/openapi.json', () => {
       const [method = '', path = ''] = operation.split(' ')
       if (!path.startsWith('/api/') || path === '/api/requests/stream') continue
       const url = path.replace('{token}', 'usr_abc123')
-      const call = request(app)[method as 'get' | 'put' | 'post' | 'delete'](url)
+      const call = request(app)[method as 'get' | 'put' | 'post' | 'delete' | 'patch'](url)
       const res = await (method === 'put'
         ? call.send(path === '/api/simulation' ? '"ok"' : '{}').type('json')
-        : call)
+        : method === 'patch'
+          ? call.send('{}').type('application/merge-patch+json')
+          : call)
       expect(res.body, operation).not.toEqual({ error: 'not_found' })
       expect(Object.keys(paths[path]?.[method]?.responses ?? {}), operation).toContain(String(res.status))
     }

@@ -1,10 +1,12 @@
 import request from 'supertest'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { createAdminApp } from '../../../src/mock/admin/app.js'
 import { RequestLog } from '../../../src/mock/admin/request-log.js'
+import { SEED_FILE } from '../../../src/mock/config.js'
 import { type Readiness, StoreUnavailable } from '../../../src/mock/readiness.js'
 import { createSimulationState } from '../../../src/mock/simulation/choose.js'
 import type { SimulationControl } from '../../../src/mock/simulation/control.js'
+import { type CheckedApp, checkedApp } from '../../contract.js'
 import { capturedLogger, memoryStore } from '../../support.js'
 
 // GET /readyz (readiness: every engine in use answers) beside /healthz (liveness), GET /api/engines, and a
@@ -14,8 +16,21 @@ import { capturedLogger, memoryStore } from '../../support.js'
 const ENGINES = { users: 'json', state: 'redis', replica: 'r1' } as const
 const ADMIN_TOKEN = 'readyz-admin-token'
 
+// Every answer these tests receive is checked against the document the app serves.
+const apps: CheckedApp[] = []
+afterEach(async () => {
+  for (const checked of apps.splice(0)) expect(await checked.violations()).toEqual([])
+})
+
 function app(readiness?: Readiness, control?: SimulationControl) {
+  const checked = checkedApp(rawApp(readiness, control), { adminToken: ADMIN_TOKEN })
+  apps.push(checked)
+  return checked
+}
+
+function rawApp(readiness?: Readiness, control?: SimulationControl) {
   const common = {
+    seedFile: SEED_FILE,
     adminToken: ADMIN_TOKEN,
     store: memoryStore(),
     requestLog: new RequestLog(),
@@ -29,7 +44,7 @@ function app(readiness?: Readiness, control?: SimulationControl) {
     : createAdminApp({
         ...common,
         simulation: createSimulationState(null),
-        downtime: { start() {}, async end() {}, isDown: false },
+        downtime: { start() {}, async end() {}, isDown: false, until: null },
       })
 }
 

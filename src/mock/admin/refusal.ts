@@ -1,0 +1,70 @@
+import { z } from 'zod'
+
+// The one shape of every admin refusal, `{"error":"<code>","issues"?:[{"message","path"?}]}`, and the
+// exception the routes throw to send it; the app's error handler writes it.
+
+export const IssueSchema = z.strictObject({
+  message: z.string(),
+  path: z
+    .array(z.union([z.string(), z.number()]))
+    .optional()
+    .describe('Where in the input: keys and indexes from the root of the body, the query or the path'),
+})
+export type Issue = z.infer<typeof IssueSchema>
+
+export const AdminErrorSchema = z.strictObject({ error: z.string(), issues: z.array(IssueSchema).optional() })
+
+/** Every code the admin API answers, by status. The document lists, for each operation, the ones it uses. */
+export const ADMIN_ERRORS = {
+  invalid_request: 400,
+  unauthorized: 401,
+  not_found: 404,
+  user_not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  too_many_streams: 429,
+  internal_error: 500,
+  seed_unreadable: 500,
+  store_unavailable: 503,
+} as const
+export type AdminErrorCode = keyof typeof ADMIN_ERRORS
+
+export class Refusal extends Error {
+  readonly status: number
+  constructor(
+    readonly code: AdminErrorCode,
+    readonly issues?: Issue[],
+  ) {
+    super(code)
+    this.status = ADMIN_ERRORS[code]
+  }
+
+  get body(): z.infer<typeof AdminErrorSchema> {
+    return { error: this.code, ...(this.issues ? { issues: this.issues } : {}) }
+  }
+}
+
+/** A 400 `invalid_request` with one issue. */
+export function invalidRequest(message: string, path?: Issue['path']): Refusal {
+  return new Refusal('invalid_request', [{ message, ...(path ? { path } : {}) }])
+}
+
+/** zod's issues in the answer's shape: the message and, when there is one, the path. */
+export function zodIssues(issues: readonly z.core.$ZodIssue[], root: (string | number)[] = []): Issue[] {
+  return issues.map((issue) => {
+    const path = [...root, ...issue.path.map((key) => (typeof key === 'symbol' ? String(key) : key))]
+    return { message: issue.message, ...(path.length > 0 ? { path } : {}) }
+  })
+}
+
+/** Parses `input` with `schema`, or throws the 400 naming each problem under `root`. */
+export function parseOrRefuse<T extends z.ZodType>(
+  schema: T,
+  input: unknown,
+  root: (string | number)[] = [],
+): z.output<T> {
+  const result = schema.safeParse(input)
+  if (!result.success) throw new Refusal('invalid_request', zodIssues(result.error.issues, root))
+  return result.data
+}
