@@ -51,6 +51,29 @@ export class ContractChecker {
       }))
   }
 
+  /** Compiles every JSON answer's validator now, so that later checks take no time (timed tests). */
+  compileAll(): this {
+    for (const route of this.#routes) {
+      for (const method of HTTP_METHODS) {
+        const operation = route.item[method] as { responses: Record<string, Json> } | undefined
+        for (const [status, response] of Object.entries(operation?.responses ?? {})) {
+          if ((response.content as Json | undefined)?.['application/json'] === undefined) continue
+          this.#validator([
+            'paths',
+            route.template,
+            method,
+            'responses',
+            status,
+            'content',
+            'application/json',
+            'schema',
+          ])
+        }
+      }
+    }
+    return this
+  }
+
   check(answer: Answer): string | undefined {
     const path = answer.url.split('?')[0] ?? ''
     const where = `${answer.method} ${answer.url} → ${answer.status}`
@@ -104,6 +127,16 @@ export class ContractChecker {
     return this.#checkBody(where, answer, [...pointer, 'content', mediaType, 'schema'], mediaType)
   }
 
+  #validator(pointer: string[]): ValidateFunction {
+    const ref = `${DOCUMENT_ID}#/${pointer.map((token) => encodeURIComponent(token.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/')}`
+    let validate = this.#validators.get(ref)
+    if (!validate) {
+      validate = this.#ajv.compile({ $ref: ref })
+      this.#validators.set(ref, validate)
+    }
+    return validate
+  }
+
   #checkBody(where: string, answer: Answer, pointer: string[], mediaType: string): string | undefined {
     const type = String(answer.headers['content-type'] ?? '')
     if (!type.startsWith(mediaType)) return `${where}: content type ${type}, expected ${mediaType}`
@@ -113,16 +146,14 @@ export class ContractChecker {
     } catch {
       return `${where}: the body is not JSON: ${answer.body.toString('utf8').slice(0, 200)}`
     }
-    const ref = `${DOCUMENT_ID}#/${pointer.map((token) => encodeURIComponent(token.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/')}`
-    let validate = this.#validators.get(ref)
-    if (!validate) {
-      validate = this.#ajv.compile({ $ref: ref })
-      this.#validators.set(ref, validate)
-    }
+    const validate = this.#validator(pointer)
     if (validate(body)) return undefined
     return `${where}: body ${JSON.stringify(body).slice(0, 300)} breaks ${pointer.join(' ')}: ${this.#ajv.errorsText(validate.errors)}`
   }
 }
+
+/** One checker per distinct document (its validators compiled once), however many apps serve it. */
+const byDocument = new Map<string, ContractChecker>()
 
 export interface CheckedApp extends RequestListener {
   /** Every contract violation so far, once the checks of answers already sent have run. */
@@ -141,7 +172,10 @@ export function checkedApp(app: RequestListener, options: { adminToken?: string 
       if (options.adminToken) call = call.set('Authorization', `Bearer ${options.adminToken}`)
       const res = await call
       if (res.status !== 200) throw new Error(`GET /api/openapi.json answered ${res.status}`)
-      return new ContractChecker(res.body)
+      const key = JSON.stringify(res.body)
+      const known = byDocument.get(key) ?? new ContractChecker(res.body)
+      byDocument.set(key, known)
+      return known
     })()
     return checker
   }
@@ -211,7 +245,7 @@ export async function expectContract(base: string, token: string | undefined, an
       headers: token ? { Authorization: `Bearer ${token}` } : {},
       signal: AbortSignal.timeout(10_000),
     })
-      .then(async (res) => (res.ok ? new ContractChecker(await res.json()) : undefined))
+      .then(async (res) => (res.ok ? new ContractChecker(await res.json()).compileAll() : undefined))
       .catch(() => undefined)
     if (!checker) return
     remoteCheckers.set(base, checker)

@@ -262,7 +262,11 @@ describe('a global down set through the admin API', () => {
     const { server, url } = await started({ ADMIN_PORT: String(adminPort), ADMIN_HOST: '127.0.0.1' })
     await server.waitForLog('admin listening')
     const admin = `http://127.0.0.1:${adminPort}`
+    // Up before (this also fetches the document requestJson checks answers against, outside the timing).
+    const before = await requestJson('GET', `${admin}/api/simulation`)
+    expect(before.body).toMatchObject({ override: null, downUntil: null })
     const put = await requestJson('PUT', `${admin}/api/simulation`, { scenario: 'down', durationMs: 800 })
+    expect(Date.parse((put.body as { downUntil: string }).downUntil)).toBeGreaterThan(Date.now())
     expect(put.status).toBe(200)
     const downAt = performance.now()
     expect(await postToken(url, 'usr_abc123', { timeoutMs: 1000 })).toMatchObject({
