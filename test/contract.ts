@@ -33,6 +33,7 @@ export class ContractChecker {
   readonly #document: Document
   readonly #ajv: Ajv2020
   readonly #validators = new Map<string, ValidateFunction>()
+  #compiled = false
   readonly #routes: { template: string; pattern: RegExp; item: Json }[]
 
   constructor(document: unknown) {
@@ -53,6 +54,8 @@ export class ContractChecker {
 
   /** Compiles every JSON answer's validator now, so that later checks take no time (timed tests). */
   compileAll(): this {
+    if (this.#compiled) return this
+    this.#compiled = true
     for (const route of this.#routes) {
       for (const method of HTTP_METHODS) {
         const operation = route.item[method] as { responses: Record<string, Json> } | undefined
@@ -152,8 +155,15 @@ export class ContractChecker {
   }
 }
 
-/** One checker per distinct document (its validators compiled once), however many apps serve it. */
+/** One checker per distinct document (its validators compiled once), however many servers serve it. */
 const byDocument = new Map<string, ContractChecker>()
+
+function checkerFor(document: unknown): ContractChecker {
+  const key = JSON.stringify(document)
+  const known = byDocument.get(key) ?? new ContractChecker(document)
+  byDocument.set(key, known)
+  return known
+}
 
 export interface CheckedApp extends RequestListener {
   /** Every contract violation so far, once the checks of answers already sent have run. */
@@ -172,10 +182,7 @@ export function checkedApp(app: RequestListener, options: { adminToken?: string 
       if (options.adminToken) call = call.set('Authorization', `Bearer ${options.adminToken}`)
       const res = await call
       if (res.status !== 200) throw new Error(`GET /api/openapi.json answered ${res.status}`)
-      const key = JSON.stringify(res.body)
-      const known = byDocument.get(key) ?? new ContractChecker(res.body)
-      byDocument.set(key, known)
-      return known
+      return checkerFor(res.body)
     })()
     return checker
   }
@@ -245,7 +252,7 @@ export async function expectContract(base: string, token: string | undefined, an
       headers: token ? { Authorization: `Bearer ${token}` } : {},
       signal: AbortSignal.timeout(10_000),
     })
-      .then(async (res) => (res.ok ? new ContractChecker(await res.json()).compileAll() : undefined))
+      .then(async (res) => (res.ok ? checkerFor(await res.json()).compileAll() : undefined))
       .catch(() => undefined)
     if (!checker) return
     remoteCheckers.set(base, checker)
