@@ -3,7 +3,7 @@ import { z } from 'zod'
 // The one shape of every admin refusal, `{"error":"<code>","issues"?:[{"message","path"?}]}`, and the
 // exception the routes throw to send it; the app's error handler writes it.
 
-export const IssueSchema = z.strictObject({
+const IssueSchema = z.strictObject({
   message: z.string(),
   path: z
     .array(z.union([z.string(), z.number()]))
@@ -50,7 +50,7 @@ export function invalidRequest(message: string, path?: Issue['path']): Refusal {
 }
 
 /** zod's issues in the answer's shape: the message and, when there is one, the path. */
-export function zodIssues(issues: readonly z.core.$ZodIssue[], root: (string | number)[] = []): Issue[] {
+function zodIssues(issues: readonly z.core.$ZodIssue[], root: (string | number)[] = []): Issue[] {
   return issues.map((issue) => {
     const path = [...root, ...issue.path.map((key) => (typeof key === 'symbol' ? String(key) : key))]
     return { message: issue.message, ...(path.length > 0 ? { path } : {}) }
