@@ -51,10 +51,24 @@ export function invalidRequest(message: string, path?: Issue['path']): Refusal {
 
 /** zod's issues in the answer's shape: the message and, when there is one, the path. */
 function zodIssues(issues: readonly z.core.$ZodIssue[], root: (string | number)[] = []): Issue[] {
-  return issues.map((issue) => {
+  return issues.flatMap(explainUnion).map((issue) => {
     const path = [...root, ...issue.path.map((key) => (typeof key === 'symbol' ? String(key) : key))]
     return { message: issue.message, ...(path.length > 0 ? { path } : {}) }
   })
+}
+
+/**
+ * zod says only "Invalid input" when no branch of a union fits. The branch that got furthest into the
+ * input (its deepest issue; then the fewest issues) is what the sender most likely meant: its issues
+ * say what is wrong, at their own paths.
+ */
+function explainUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue]
+  const depth = (branch: z.core.$ZodIssue[]) => Math.max(...branch.map((i) => i.path.length))
+  const best = issue.errors.reduce((a, b) =>
+    depth(b) > depth(a) || (depth(b) === depth(a) && b.length < a.length) ? b : a,
+  )
+  return best.flatMap((inner) => explainUnion({ ...inner, path: [...issue.path, ...inner.path] }))
 }
 
 /** Parses `input` with `schema`, or throws the 400 naming each problem under `root`. */
