@@ -64,7 +64,9 @@ function describeParameter(
     info.values = [...PLAIN_SCENARIO_NAMES]
   }
   if (fallback !== undefined) info.default = fallback
-  return info
+  // The description last, as the schema lists it: name and type first, then the range.
+  const { description: text, ...rest } = info
+  return { ...rest, description: text }
 }
 
 function describeParameters(
