@@ -33,6 +33,7 @@ export class ContractChecker {
   readonly #document: Document
   readonly #ajv: Ajv2020
   readonly #validators = new Map<string, ValidateFunction>()
+  #compiled = false
   readonly #routes: { template: string; pattern: RegExp; item: Json }[]
 
   constructor(document: unknown) {
@@ -49,6 +50,31 @@ export class ContractChecker {
         pattern: new RegExp(`^${template.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`),
         item,
       }))
+  }
+
+  /** Compiles every JSON answer's validator now, so that later checks take no time (timed tests). */
+  compileAll(): this {
+    if (this.#compiled) return this
+    this.#compiled = true
+    for (const route of this.#routes) {
+      for (const method of HTTP_METHODS) {
+        const operation = route.item[method] as { responses: Record<string, Json> } | undefined
+        for (const [status, response] of Object.entries(operation?.responses ?? {})) {
+          if ((response.content as Json | undefined)?.['application/json'] === undefined) continue
+          this.#validator([
+            'paths',
+            route.template,
+            method,
+            'responses',
+            status,
+            'content',
+            'application/json',
+            'schema',
+          ])
+        }
+      }
+    }
+    return this
   }
 
   check(answer: Answer): string | undefined {
@@ -104,6 +130,16 @@ export class ContractChecker {
     return this.#checkBody(where, answer, [...pointer, 'content', mediaType, 'schema'], mediaType)
   }
 
+  #validator(pointer: string[]): ValidateFunction {
+    const ref = `${DOCUMENT_ID}#/${pointer.map((token) => encodeURIComponent(token.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/')}`
+    let validate = this.#validators.get(ref)
+    if (!validate) {
+      validate = this.#ajv.compile({ $ref: ref })
+      this.#validators.set(ref, validate)
+    }
+    return validate
+  }
+
   #checkBody(where: string, answer: Answer, pointer: string[], mediaType: string): string | undefined {
     const type = String(answer.headers['content-type'] ?? '')
     if (!type.startsWith(mediaType)) return `${where}: content type ${type}, expected ${mediaType}`
@@ -113,15 +149,20 @@ export class ContractChecker {
     } catch {
       return `${where}: the body is not JSON: ${answer.body.toString('utf8').slice(0, 200)}`
     }
-    const ref = `${DOCUMENT_ID}#/${pointer.map((token) => encodeURIComponent(token.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/')}`
-    let validate = this.#validators.get(ref)
-    if (!validate) {
-      validate = this.#ajv.compile({ $ref: ref })
-      this.#validators.set(ref, validate)
-    }
+    const validate = this.#validator(pointer)
     if (validate(body)) return undefined
     return `${where}: body ${JSON.stringify(body).slice(0, 300)} breaks ${pointer.join(' ')}: ${this.#ajv.errorsText(validate.errors)}`
   }
+}
+
+/** One checker per distinct document (its validators compiled once), however many servers serve it. */
+const byDocument = new Map<string, ContractChecker>()
+
+function checkerFor(document: unknown): ContractChecker {
+  const key = JSON.stringify(document)
+  const known = byDocument.get(key) ?? new ContractChecker(document)
+  byDocument.set(key, known)
+  return known
 }
 
 export interface CheckedApp extends RequestListener {
@@ -141,7 +182,7 @@ export function checkedApp(app: RequestListener, options: { adminToken?: string 
       if (options.adminToken) call = call.set('Authorization', `Bearer ${options.adminToken}`)
       const res = await call
       if (res.status !== 200) throw new Error(`GET /api/openapi.json answered ${res.status}`)
-      return new ContractChecker(res.body)
+      return checkerFor(res.body)
     })()
     return checker
   }
@@ -211,7 +252,7 @@ export async function expectContract(base: string, token: string | undefined, an
       headers: token ? { Authorization: `Bearer ${token}` } : {},
       signal: AbortSignal.timeout(10_000),
     })
-      .then(async (res) => (res.ok ? new ContractChecker(await res.json()) : undefined))
+      .then(async (res) => (res.ok ? checkerFor(await res.json()).compileAll() : undefined))
       .catch(() => undefined)
     if (!checker) return
     remoteCheckers.set(base, checker)

@@ -9,6 +9,7 @@ import { createLogger } from '../src/mock/log.js'
 import { createSharedState } from '../src/mock/shared-state.js'
 import type { SimulationState } from '../src/mock/simulation/choose.js'
 import type { Downtime } from '../src/mock/simulation/downtime.js'
+import { expectContract } from './contract.js'
 import { memoryStore, signedRequest, TEST_SECRET } from './support.js'
 
 // Talking to a real server over real sockets: a small node:http client that reports what arrived on
@@ -89,7 +90,10 @@ export function postToken(url: string | URL, token: string, options: Omit<PostOp
   return post(url, signedRequest(token).body, options)
 }
 
-/** A plain JSON request (the admin API): status and parsed body; rejects on a socket error. */
+/**
+ * A plain JSON request (the admin API): status and parsed body; rejects on a socket error, and when
+ * the answer is off the server's own /api/openapi.json.
+ */
 export function requestJson(
   method: string,
   url: string | URL,
@@ -110,8 +114,20 @@ export function requestJson(
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
       res.on('error', reject)
       res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8')
-        resolve({ status: res.statusCode ?? 0, body: text === '' ? null : JSON.parse(text) })
+        const bytes = Buffer.concat(chunks)
+        const target = new URL(url)
+        const answer = {
+          method,
+          url: `${target.pathname}${target.search}`,
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: bytes,
+        }
+        const text = bytes.toString('utf8')
+        expectContract(target.origin, undefined, answer).then(
+          () => resolve({ status: answer.status, body: text === '' ? null : JSON.parse(text) }),
+          reject,
+        )
       })
     })
     req.end(payload)

@@ -320,13 +320,39 @@ describe('SIMULATE=down:800', () => {
   })
 })
 
+describe('SIMULATE=down:60000 seen from the admin API', () => {
+  it('shows the startup scenario filled and downUntil a minute ahead; DELETE /api/simulation reopens the port', async () => {
+    const adminPort = await freePort()
+    const startedAt = Date.now()
+    const server = startServer(env({ SIMULATE: 'down:60000', ADMIN_PORT: String(adminPort) }), ENTRY)
+    const down = await server.waitForLog('endpoint down at start (SIMULATE)')
+    await server.waitForLog('admin listening')
+    const admin = `http://127.0.0.1:${adminPort}`
+    const state = (await requestJson('GET', `${admin}/api/simulation`)).body as {
+      startup: unknown
+      downUntil: string
+    }
+    expect(state.startup).toEqual({ scenario: 'down', durationMs: 60000 })
+    expect(Date.parse(state.downUntil)).toBeGreaterThanOrEqual(startedAt + 60000)
+    expect(Date.parse(state.downUntil)).toBeLessThan(Date.now() + 60000)
+    expect((await requestJson('DELETE', `${admin}/api/simulation`)).status).toBe(204)
+    expect((await postToken(String(down.url), 'usr_abc123', { timeoutMs: 2000 })).kind).toBe('response')
+    const after = (await requestJson('GET', `${admin}/api/simulation`)).body as { downUntil: unknown }
+    expect(after.downUntil).toBeNull()
+  })
+})
+
 describe('a global down set through the admin API', () => {
   it('closes the endpoint port at once, /healthz still answers, and it clears itself when the port reopens', async () => {
     const adminPort = await freePort()
     const { server, url } = await started({ ADMIN_PORT: String(adminPort), ADMIN_HOST: '127.0.0.1' })
     await server.waitForLog('admin listening')
     const admin = `http://127.0.0.1:${adminPort}`
+    // Up before (this also fetches the document requestJson checks answers against, outside the timing).
+    const before = await requestJson('GET', `${admin}/api/simulation`)
+    expect(before.body).toMatchObject({ override: null, downUntil: null })
     const put = await requestJson('PUT', `${admin}/api/simulation`, { scenario: 'down', durationMs: 800 })
+    expect(Date.parse((put.body as { downUntil: string }).downUntil)).toBeGreaterThan(Date.now())
     expect(put.status).toBe(200)
     const downAt = performance.now()
     expect(await postToken(url, 'usr_abc123', { timeoutMs: 1000 })).toMatchObject({

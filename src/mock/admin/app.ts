@@ -174,6 +174,8 @@ function errorHandler(logger: Logger) {
       logger.error({ err: error }, 'admin API error')
       refusal = new Refusal('internal_error')
     }
+    // The rest of a body over the limit is not worth reading: the connection goes with the answer.
+    if (refusal.code === 'payload_too_large') res.set('Connection', 'close')
     res.status(refusal.status).json(refusal.body)
   }
 }

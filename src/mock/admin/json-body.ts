@@ -11,9 +11,9 @@ import { type Issue, invalidRequest, Refusal } from './refusal.js'
 export const MERGE_PATCH = 'application/merge-patch+json'
 const READ_METHODS = new Set(['PUT', 'POST', 'PATCH'])
 /** Keys that would reach an object's prototype if a later step assigned them: refused, never dropped. */
-export const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 
-export function mediaTypeFor(method: string): string {
+function mediaTypeFor(method: string): string {
   return method === 'PATCH' ? MERGE_PATCH : 'application/json'
 }
 
@@ -82,7 +82,7 @@ const MAX_DEPTH = 32
  * The first problem of a parsed JSON value's keys: a forbidden key, or nesting past MAX_DEPTH. Walked
  * with a stack of its own, so a hostile body cannot exhaust the call stack.
  */
-export function findKeyProblem(root: unknown): Issue | undefined {
+function findKeyProblem(root: unknown): Issue | undefined {
   const stack: { value: unknown; path: (string | number)[] }[] = [{ value: root, path: [] }]
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
     const { value, path } = next

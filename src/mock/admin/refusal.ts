@@ -3,7 +3,7 @@ import { z } from 'zod'
 // The one shape of every admin refusal, `{"error":"<code>","issues"?:[{"message","path"?}]}`, and the
 // exception the routes throw to send it; the app's error handler writes it.
 
-export const IssueSchema = z.strictObject({
+const IssueSchema = z.strictObject({
   message: z.string(),
   path: z
     .array(z.union([z.string(), z.number()]))
@@ -51,11 +51,25 @@ export function invalidRequest(message: string, path?: Issue['path']): Refusal {
 }
 
 /** zod's issues in the answer's shape: the message and, when there is one, the path. */
-export function zodIssues(issues: readonly z.core.$ZodIssue[], root: (string | number)[] = []): Issue[] {
-  return issues.map((issue) => {
+function zodIssues(issues: readonly z.core.$ZodIssue[], root: (string | number)[] = []): Issue[] {
+  return issues.flatMap(explainUnion).map((issue) => {
     const path = [...root, ...issue.path.map((key) => (typeof key === 'symbol' ? String(key) : key))]
     return { message: issue.message, ...(path.length > 0 ? { path } : {}) }
   })
+}
+
+/**
+ * zod says only "Invalid input" when no branch of a union fits. The branch that got furthest into the
+ * input (its deepest issue; then the fewest issues) is what the sender most likely meant: its issues
+ * say what is wrong, at their own paths.
+ */
+function explainUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue]
+  const depth = (branch: z.core.$ZodIssue[]) => Math.max(...branch.map((i) => i.path.length))
+  const best = issue.errors.reduce((a, b) =>
+    depth(b) > depth(a) || (depth(b) === depth(a) && b.length < a.length) ? b : a,
+  )
+  return best.flatMap((inner) => explainUnion({ ...inner, path: [...issue.path, ...inner.path] }))
 }
 
 /** Parses `input` with `schema`, or throws the 400 naming each problem under `root`. */

@@ -9,7 +9,7 @@ import {
 // GET /api/scenarios: every scenario's parameters with type, range, default and description, read from
 // the zod schemas in simulation/scenarios.ts, so a client (the dashboard) repeats no default.
 
-export const ParameterInfoSchema = z.strictObject({
+const ParameterInfoSchema = z.strictObject({
   name: z.string(),
   type: z
     .enum(['integer', 'number', 'enum', 'scenario'])
@@ -33,7 +33,7 @@ export const ScenarioCatalogueSchema = z.strictObject({
     .strictObject({ parameters: z.array(ParameterInfoSchema) })
     .describe('What a {"sequence":[…]} takes beside its items'),
 })
-export type ScenarioCatalogue = z.infer<typeof ScenarioCatalogueSchema>
+type ScenarioCatalogue = z.infer<typeof ScenarioCatalogueSchema>
 
 type JsonSchema = {
   type?: string
@@ -64,7 +64,9 @@ function describeParameter(
     info.values = [...PLAIN_SCENARIO_NAMES]
   }
   if (fallback !== undefined) info.default = fallback
-  return info
+  // The description last, as the schema lists it: name and type first, then the range.
+  const { description: text, ...rest } = info
+  return { ...rest, description: text }
 }
 
 function describeParameters(

@@ -247,7 +247,9 @@ export function isDown(
 function fillParameters(parameters: Parameters, written: Record<string, unknown>): Record<string, unknown> {
   const filled: Record<string, unknown> = {}
   for (const [key, p] of Object.entries(parameters)) {
-    const value = written[key] ?? structuredClone(p.default)
+    // Only an object default (flaky's failWith) is copied: a caller may keep what it gets.
+    const fallback = typeof p.default === 'object' ? structuredClone(p.default) : p.default
+    const value = written[key] ?? fallback
     // A parameter whose filled form differs from its written one is a plain scenario (flaky's failWith).
     filled[key] = p.filled === p.schema ? value : fillScenario(value as PlainScenarioSpec)
   }

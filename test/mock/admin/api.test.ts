@@ -343,6 +343,7 @@ describe('admin app', () => {
       const body = JSON.stringify({ sequence: Array.from({ length: 300_000 }, () => 'ok') })
       const res = await request(app).put('/api/simulation').type('json').send(body)
       expect(res.status).toBe(413)
+      expect(res.headers.connection).toBe('close')
       expect(res.body).toEqual({
         error: 'payload_too_large',
         issues: [{ message: 'the body is over 1048576 bytes' }],

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { createAdminApp } from '../../../src/mock/admin/app.js'
 import { buildOpenApiDocument } from '../../../src/mock/admin/openapi.js'
+import { ADMIN_ERRORS } from '../../../src/mock/admin/refusal.js'
 import { RequestLog } from '../../../src/mock/admin/request-log.js'
 import { SEED_FILE } from '../../../src/mock/config.js'
 import { ProfileSchema } from '../../../src/mock/contract.js'
@@ -155,6 +156,48 @@ describe('buildOpenApiDocument', () => {
     expect(list.map((parameter) => parameter.name)).toEqual(['q', 'offset', 'limit'])
     // Query values are text: decimal digits only, so `0x10`, `1e3` and an empty value are refused.
     expect(list[2]?.schema).toEqual({ default: '50', type: 'string', pattern: '^[0-9]+$' })
+  })
+
+  it('lists, for every admin refusal, the codes its status carries, in the one AdminError shape', () => {
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
+      if (path === '/talki/customer') continue
+      expect((item as { description?: string }).description, path).toMatch(
+        /405 method_not_allowed with Allow: /,
+      )
+      for (const [method, operation] of Object.entries(item)) {
+        if (!METHODS.has(method)) continue
+        for (const [status, response] of Object.entries((operation as Operation).responses)) {
+          if (Number(status) < 400) continue
+          const schema = (response as { content: Record<string, { schema: Record<string, unknown> }> })
+            .content['application/json']?.schema
+          expect(schema?.$ref, `${method} ${path} ${status}`).toBe('#/components/schemas/AdminError')
+          const codes = (schema?.properties as { error: { enum: string[] } } | undefined)?.error.enum ?? []
+          expect(codes.length, `${method} ${path} ${status}`).toBeGreaterThan(0)
+          for (const code of codes)
+            expect(ADMIN_ERRORS[code as keyof typeof ADMIN_ERRORS]).toBe(Number(status))
+        }
+      }
+    }
+    expect(schemas.AdminError).toEqual({
+      type: 'object',
+      properties: {
+        error: { type: 'string' },
+        issues: {
+          type: 'array',
+          items: expect.objectContaining({ required: ['message'], additionalProperties: false }),
+        },
+      },
+      required: ['error'],
+      additionalProperties: false,
+    })
+  })
+
+  it('documents PATCH with merge patch only, and the 405 answer with its Allow header', () => {
+    const patch = paths['/api/users/{token}']?.patch as unknown as { requestBody: { content: object } }
+    expect(Object.keys(patch.requestBody.content)).toEqual(['application/merge-patch+json'])
+    const notAllowed = (doc.components as unknown as { responses: Record<string, { headers: object }> })
+      .responses.MethodNotAllowed
+    expect(notAllowed?.headers).toHaveProperty('Allow')
   })
 
   it('marks every /api operation as needing the admin token, and /healthz as open', () => {

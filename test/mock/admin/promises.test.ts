@@ -177,6 +177,26 @@ describe('PATCH /api/users/:token (RFC 7396 merge patch)', () => {
   })
 })
 
+describe('a refused scenario says what is wrong and where, not just "Invalid input"', () => {
+  const rows: [body: unknown, path: (string | number)[] | undefined, message: RegExp][] = [
+    ['explode', undefined, /expected one of "ok"\|"slow"/],
+    [{ scenario: 'explode' }, ['scenario'], /Expected 'ok' \| 'slow'/],
+    [{ sequence: ['ok', 'down'] }, ['sequence', 1], /expected one of "ok".*"wrong_shape"$/],
+    [{ scenario: 'error', status: 501 }, ['status'], /500\|502\|503\|504/],
+    [{ scenario: 'flaky', failWith: 'flaky' }, ['failWith'], /expected one of/],
+  ]
+  for (const [body, path, message] of rows) {
+    it(`${JSON.stringify(body)} → ${path?.join('.') ?? 'the body'}`, async () => {
+      const { app } = await setup()
+      const res = await request(app).put('/api/simulation').type('json').send(JSON.stringify(body))
+      expect(res.status).toBe(400)
+      expect(res.body.issues).toEqual([
+        { message: expect.stringMatching(message), ...(path ? { path } : {}) },
+      ])
+    })
+  }
+})
+
 describe('nothing is replaced by nothing', () => {
   for (const [name, headers] of [
     ['Content-Length: 0', { 'Content-Type': 'application/json', 'Content-Length': '0' }],
