@@ -438,6 +438,24 @@ describe.runIf(HAS_CHROMIUM)('dashboard in headless Chromium', () => {
       'replica-b:4242',
     )
   })
+
+  it('shows the embedded engines in the header', async () => {
+    opened = await open(stack)
+    await expect(opened.page.locator('#engines').textContent()).resolves.toBe(
+      'users: JSON file · state: this process',
+    )
+  })
+
+  it('shows PostgreSQL, shared Redis and the replica in the header when GET /api/engines says so', async () => {
+    const replicated = (page: Page) =>
+      page.route('**/api/engines', (route) =>
+        route.fulfill({ json: { users: 'postgres', state: 'redis', replica: 'r1' } }),
+      )
+    opened = await open(stack, { routes: replicated })
+    await expect(opened.page.locator('#engines').textContent()).resolves.toBe(
+      'users: PostgreSQL · state: Redis (shared) · replica r1',
+    )
+  })
 })
 
 describe.runIf(HAS_CHROMIUM)('dashboard with ADMIN_TOKEN', () => {

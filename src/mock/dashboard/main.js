@@ -1,11 +1,13 @@
 // @ts-check
 // The QA dashboard: plain DOM and ES modules, no framework, no build step. Each module owns its state:
-// admin-api.js (the admin API and its token), scenarios.js (the override, downtime), users.js (the list and
-// the selection), editor.js, sidebar.js, commands.js, request-log.js; model.js is pure.
+// admin-api.js (the admin API and its token), engines.js (the engines in use), scenarios.js (the override,
+// downtime), users.js (the list and the selection), editor.js, sidebar.js, commands.js, request-log.js;
+// model.js is pure.
 import { issueLines, request } from './admin-api.js'
 import { startCommands } from './commands.js'
 import { byId } from './dom.js'
 import { startEditor } from './editor.js'
+import { startEngines } from './engines.js'
 import { clearShown, startRequestLog } from './request-log.js'
 import { refreshSimulation, startScenarios } from './scenarios.js'
 import { startSidebar } from './sidebar.js'
@@ -51,6 +53,7 @@ async function start() {
     }),
   )
   await Promise.all([
+    startEngines(),
     refreshSimulation(),
     startUsers(catalogue),
     // A user's own `down` closes the port: ask for downUntil at once rather than at the next poll.

@@ -462,3 +462,20 @@ export function talkiReads(e) {
 export function looksLikeRetry(sincePreviousMs) {
   return Math.abs(sincePreviousMs - TALKI_RETRY_MS) <= 600
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The engines in use
+
+/** @typedef {{ users: 'json' | 'postgres', state: 'memory' | 'redis', replica: string }} Engines */
+
+/**
+ * The header's line: where the users and the simulation state live, and, when replicas may share them,
+ * which replica serves this page (the log names the replica of each request).
+ * @param {Engines} engines
+ */
+export function enginesText(engines) {
+  const users = engines.users === 'postgres' ? 'PostgreSQL' : 'JSON file'
+  const state = engines.state === 'redis' ? 'Redis (shared)' : 'this process'
+  const shared = engines.users === 'postgres' || engines.state === 'redis'
+  return [`users: ${users}`, `state: ${state}`, ...(shared ? [`replica ${engines.replica}`] : [])].join(' · ')
+}

@@ -3,6 +3,7 @@ import { scenarioCatalogue } from '../../../src/mock/admin/scenario-catalogue.js
 import {
   type Catalogue,
   effectFor,
+  enginesText,
   explain,
   fillSpec,
   looksLikeRetry,
@@ -553,5 +554,21 @@ describe('the request log read as Talki would', () => {
 
   it('a gap of about 3 s between two requests for one token looks like the retry', () => {
     expect([2300, 3000, 3600, 5000].map(looksLikeRetry)).toEqual([false, true, true, false])
+  })
+})
+
+describe('the engines line in the header', () => {
+  it.each([
+    [{ users: 'json', state: 'memory', replica: 'host:1' }, 'users: JSON file · state: this process'],
+    [
+      { users: 'postgres', state: 'memory', replica: 'r2' },
+      'users: PostgreSQL · state: this process · replica r2',
+    ],
+    [
+      { users: 'json', state: 'redis', replica: 'r1' },
+      'users: JSON file · state: Redis (shared) · replica r1',
+    ],
+  ] as const)('%j → %s', (engines, words) => {
+    expect(enginesText(engines)).toBe(words)
   })
 })
