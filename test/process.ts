@@ -1,6 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { copyFile, mkdir } from 'node:fs/promises'
 import { type Agent, createServer, type IncomingHttpHeaders, request, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { RequestLog } from '../src/mock/admin/request-log.js'
 import type { UserRecord } from '../src/mock/contract.js'
@@ -98,6 +100,7 @@ export function requestJson(
   method: string,
   url: string | URL,
   body?: unknown,
+  contentType = 'application/json',
 ): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body)
@@ -105,7 +108,7 @@ export function requestJson(
       method,
       agent: false,
       timeout: 5000,
-      headers: payload === undefined ? {} : { 'Content-Type': 'application/json' },
+      headers: payload === undefined ? {} : { 'Content-Type': contentType },
     })
     req.on('timeout', () => req.destroy(new Error('requestJson: no answer in 5 s')))
     req.on('error', reject)
@@ -222,9 +225,19 @@ export function build(outDir?: string): void {
   execFileSync('npm', args, { cwd: ROOT, stdio: 'pipe', timeout: 120_000 })
 }
 
-/** A private build folder for one test file (see build). Its dist has no data/seed.json beside it. */
+/** A private build folder for one test file (see build). Its dist has no data/seed.json beside it (buildWithSeed). */
 export function privateBuildDir(name: string): string {
   return `${ROOT}node_modules/.cache/talki-test-builds/${name}`
+}
+
+/**
+ * Builds into a private folder (see build) and puts data/seed.json where the built config looks for it,
+ * two folders above its own file (src/mock/config.ts): for servers that seed PostgreSQL or reset to it.
+ */
+export async function buildWithSeed(outDir: string): Promise<void> {
+  build(outDir)
+  await mkdir(join(outDir, '..', 'data'), { recursive: true })
+  await copyFile(join(ROOT, 'data', 'seed.json'), join(outDir, '..', 'data', 'seed.json'))
 }
 
 export type LogLine = Record<string, unknown> & { msg?: string }

@@ -1,16 +1,14 @@
-import { copyFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { UserRecord } from '../../src/mock/contract.js'
 import { NAMED_USERS } from '../../src/mock/seed.js'
 import { type PostgresServer, postgresAvailable, startPostgres } from '../engines/postgres.js'
 import {
-  build,
+  buildWithSeed,
   freePort,
   killAll,
   postToken,
   privateBuildDir,
-  ROOT,
   requestJson,
   type ServerProcess,
   sleep,
@@ -158,10 +156,7 @@ describe.runIf(HAS_POSTGRES)('the mock server on PostgreSQL', () => {
 
   describe('the built server as processes', () => {
     beforeAll(async () => {
-      build(BUILD_DIR)
-      // The built config finds data/seed.json two folders above its own file (src/mock/config.ts).
-      await mkdir(join(BUILD_DIR, '..', 'data'), { recursive: true })
-      await copyFile(join(ROOT, 'data', 'seed.json'), join(BUILD_DIR, '..', 'data', 'seed.json'))
+      await buildWithSeed(BUILD_DIR)
     }, 120_000)
     afterEach(async () => {
       await killAll()
