@@ -184,6 +184,21 @@ export function targetChecks(summaries: readonly Summary[], slow: SlowResult | u
     const warn = find('project-warn', users)
     const vendor = find('vendor', users)
     const info = find('project-info', users)
+    const engines = find('project-engines', users)
+    // The same server on PostgreSQL and Redis, read against the vendor sample and the embedded project
+    // (project-warn, same log level and admin API; project-info when warn did not run).
+    const embedded = warn ?? info
+    if (engines !== undefined && (vendor !== undefined || embedded !== undefined)) {
+      const parts = [
+        vendor &&
+          `${(engines.reqPerSec / vendor.reqPerSec).toFixed(2)}× the vendor sample (≥ 1.0×): ${mark(engines.reqPerSec >= vendor.reqPerSec)}`,
+        embedded &&
+          `${(engines.reqPerSec / embedded.reqPerSec).toFixed(2)}× ${embedded.target} (aim ≥ 0.5×): ${mark(engines.reqPerSec >= 0.5 * embedded.reqPerSec)}`,
+      ].filter(Boolean)
+      lines.push(
+        `${integer.format(users)} users: project-engines (PostgreSQL + Redis) throughput ${parts.join('; ')}`,
+      )
+    }
     if (warn === undefined) continue
     if (vendor !== undefined) {
       const r = warn.reqPerSec / vendor.reqPerSec
