@@ -64,22 +64,26 @@ function firstTable(text: string, first = 'target'): Record<string, string>[] {
   return rows
 }
 
-describe('npm run bench -- --smoke', () => {
-  let dataDir = ''
-
+/** A temp data dir holding the 1,000-user store smoke mode reads, and a built project; removed after. */
+function smokeDataDir(): { dir: string } {
+  const data = { dir: '' }
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(os.tmpdir(), 'talki-bench-test-'))
+    data.dir = await mkdtemp(join(os.tmpdir(), 'talki-bench-test-'))
     // The harness reuses a store named users-<N>.json; made here with the project's seed, in a temp dir.
-    await writeSeedFile({ ...DEFAULT_SEED_OPTIONS, count: 1000, out: join(dataDir, 'users-1000.json') })
+    await writeSeedFile({ ...DEFAULT_SEED_OPTIONS, count: 1000, out: join(data.dir, 'users-1000.json') })
     await ensureBuilt()
   }, 120_000)
-
   afterAll(async () => {
-    await rm(dataDir, { recursive: true, force: true })
+    await rm(data.dir, { recursive: true, force: true })
   })
+  return data
+}
+
+describe('npm run bench -- --smoke', () => {
+  const data = smokeDataDir()
 
   it('measures the project, the vendor sample and bare node:http with every request answered 2xx', async () => {
-    const args = ['--smoke', '--skip-build', '--data-dir', dataDir, '--targets', TARGETS.join(',')]
+    const args = ['--smoke', '--skip-build', '--data-dir', data.dir, '--targets', TARGETS.join(',')]
     const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
       cwd: ROOT,
       timeout: 19_000,
@@ -103,20 +107,10 @@ describe('npm run bench -- --smoke', () => {
 describe.runIf(postgresAvailable('the engines bench smoke test') && hasRedisServer())(
   'npm run bench -- --smoke --targets project-engines',
   () => {
-    let dataDir = ''
-
-    beforeAll(async () => {
-      dataDir = await mkdtemp(join(os.tmpdir(), 'talki-bench-test-'))
-      await writeSeedFile({ ...DEFAULT_SEED_OPTIONS, count: 1000, out: join(dataDir, 'users-1000.json') })
-      await ensureBuilt()
-    }, 120_000)
-
-    afterAll(async () => {
-      await rm(dataDir, { recursive: true, force: true })
-    })
+    const data = smokeDataDir()
 
     it('serves the users from a PostgreSQL it starts and fills, with the engines CPU and the replicas rows', async () => {
-      const args = ['--smoke', '--skip-build', '--data-dir', dataDir, '--targets', 'project-engines']
+      const args = ['--smoke', '--skip-build', '--data-dir', data.dir, '--targets', 'project-engines']
       const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
         cwd: ROOT,
         timeout: 50_000,
