@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 
 // How busy the machine was with other work while a target was measured: all CPU time spent on the
@@ -10,7 +10,7 @@ export interface CpuSample {
   at: number
   machine: number
   server: number
-  /** The engines the server uses (redis-server for project-redis): theirs is not "other work". */
+  /** The engines the server uses (redis-server, PostgreSQL and its sessions): theirs is not "other work". */
   engines: number
   self: number
 }
@@ -26,15 +26,38 @@ function machineBusySeconds(): number {
   return (user + nice + system + irq + softirq + steal) / TICKS_PER_SECOND
 }
 
-function processSeconds(pid: number): number {
+/** The fields of /proc/<pid>/stat after the command name (in parentheses, which may hold spaces), or null. */
+function statFields(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // Fields after the command name, which is in parentheses and may hold spaces: utime is the 12th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   } catch {
-    return 0
+    return null
   }
+}
+
+function processSeconds(pid: number): number {
+  const fields = statFields(pid)
+  // utime and stime: the 14th and 15th fields of the line, 12th and 13th after the name.
+  return fields === null ? 0 : (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
+}
+
+/**
+ * A server made of processes (PostgreSQL forks one per session): the process, its live children and
+ * the children it has already reaped (cutime + cstime), so a session that ends between two samples is
+ * still counted once.
+ */
+export function processTreeSeconds(pid: number): number {
+  const fields = statFields(pid)
+  if (fields === null) return 0
+  let ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const child = statFields(Number(entry))
+    // ppid is the 2nd field after the name.
+    if (child !== null && Number(child[1]) === pid) ticks += Number(child[11]) + Number(child[12])
+  }
+  return ticks / TICKS_PER_SECOND
 }
 
 export function sampleCpu(serverPid: number, enginePids: readonly number[] = []): CpuSample {
@@ -43,7 +66,7 @@ export function sampleCpu(serverPid: number, enginePids: readonly number[] = [])
     at: performance.now(),
     machine: machineBusySeconds(),
     server: processSeconds(serverPid),
-    engines: enginePids.reduce((sum, pid) => sum + processSeconds(pid), 0),
+    engines: enginePids.reduce((sum, pid) => sum + processTreeSeconds(pid), 0),
     self: (usage.user + usage.system) / 1e6,
   }
 }

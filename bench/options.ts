@@ -6,6 +6,7 @@ const TARGET_NAMES = [
   'project-info',
   'project-lean',
   'project-redis',
+  'project-engines',
   'vendor',
   'bare',
 ] as const
@@ -38,7 +39,8 @@ export const USAGE = `npm run bench -- [options]
   --warmup 3                    seconds of warm-up per run      env BENCH_WARMUP
   --rounds 3                    A B A B rounds (medians)        env BENCH_ROUNDS
   --connections 50              autocannon connections          env BENCH_CONNECTIONS
-  --targets project-warn,project-info,project-lean,project-redis,vendor,bare  env BENCH_TARGETS
+  --targets project-warn,project-info,project-lean,project-redis,project-engines,vendor,bare
+                                env BENCH_TARGETS
   --data-dir bench/data         where the stores are made/reused env BENCH_DATA_DIR
   --skip-build                  do not run npm run build first
   --skip-slow                   no slow-scenario accuracy section

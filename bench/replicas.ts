@@ -1,15 +1,20 @@
 import { createClient } from '@redis/client'
 import { type RedisServer, startRedis } from '../test/engines/redis.js'
-import { sampleCpu } from './cpu.js'
+import { processTreeSeconds, sampleCpu } from './cpu.js'
 import { drive, preflight, type SignedRequest } from './load.js'
 import type { Options } from './options.js'
+import type { PostgresServer } from './postgres.js'
 import { type RunningTarget, startTarget, stopTarget, type TargetContext } from './targets.js'
 
 // Replicas sharing their state in Redis (README "Replicas"): the same load on one replica, then split over
-// two, each replica its own process against one redis-server. Reports what a deployment is sized by: the
-// aggregate throughput, p99, each side's CPU per request and the Redis commands per request.
+// two, each replica its own process against one redis-server (and, for project-engines, one PostgreSQL
+// holding the users). Reports what a deployment is sized by: the aggregate throughput, p99, each side's
+// CPU per request and the Redis commands per request.
+
+export type ReplicaTarget = 'project-redis' | 'project-engines'
 
 export interface ReplicaRun {
+  target: ReplicaTarget
   replicas: number
   users: number
   reqPerSec: number
@@ -20,7 +25,14 @@ export interface ReplicaRun {
   /** Replica processes' user + system CPU over all responses, µs per request. */
   replicaCpuUs: number
   redisCpuUs: number
+  /** PostgreSQL's postmaster and sessions, µs per request; null when the users are in the JSON file. */
+  postgresCpuUs: number | null
   redisCommandsPerRequest: number
+}
+
+export interface Engines {
+  redis: RedisServer
+  postgres?: PostgresServer
 }
 
 export { type RedisServer, startRedis }
@@ -37,10 +49,11 @@ async function commandsProcessed(url: string): Promise<number> {
 }
 
 export async function measureReplicas(
+  name: ReplicaTarget,
   count: number,
   users: number,
   context: TargetContext & { redisUrl: string },
-  redis: RedisServer,
+  engines: Engines,
   pool: readonly SignedRequest[],
   options: Pick<Options, 'connections' | 'duration' | 'warmup'>,
   readyTimeoutMs: number,
@@ -48,16 +61,26 @@ export async function measureReplicas(
   const targets: RunningTarget[] = []
   try {
     for (let i = 1; i <= count; i += 1) {
-      targets.push(await startTarget('project-redis', { ...context, replica: `bench-${i}` }, readyTimeoutMs))
+      targets.push(await startTarget(name, { ...context, replica: `bench-${i}` }, readyTimeoutMs))
     }
     const share = Math.max(1, Math.round(options.connections / count))
     for (const target of targets) await preflight(target.url, pool[0] as SignedRequest)
     await Promise.all(targets.map((target) => drive(target.url, pool, share, options.warmup)))
-    const redisPid = redis.pid() ?? 0
-    const before = { replicas: targets.map((t) => sampleCpu(t.pid)), redis: sampleCpu(redisPid) }
+    const redisPid = engines.redis.pid() ?? 0
+    const postgresPid = name === 'project-engines' ? engines.postgres?.pid() : undefined
+    const postgresSeconds = () => (postgresPid === undefined ? 0 : processTreeSeconds(postgresPid))
+    const before = {
+      replicas: targets.map((t) => sampleCpu(t.pid)),
+      redis: sampleCpu(redisPid),
+      postgres: postgresSeconds(),
+    }
     const commandsBefore = await commandsProcessed(context.redisUrl)
     const loads = await Promise.all(targets.map((target) => drive(target.url, pool, share, options.duration)))
-    const after = { replicas: targets.map((t) => sampleCpu(t.pid)), redis: sampleCpu(redisPid) }
+    const after = {
+      replicas: targets.map((t) => sampleCpu(t.pid)),
+      redis: sampleCpu(redisPid),
+      postgres: postgresSeconds(),
+    }
     // The INFO call itself is one command: left out.
     const commands = (await commandsProcessed(context.redisUrl)) - commandsBefore - 1
     const responses = loads.reduce((sum, load) => sum + load.responses, 0)
@@ -67,6 +90,7 @@ export async function measureReplicas(
     )
     const perRequest = (seconds: number) => (seconds * 1e6) / Math.max(1, responses)
     return {
+      target: name,
       replicas: count,
       users,
       reqPerSec: loads.reduce((sum, load) => sum + load.reqPerSec, 0),
@@ -75,6 +99,7 @@ export async function measureReplicas(
       errors: loads.reduce((sum, load) => sum + load.errors, 0),
       replicaCpuUs: perRequest(replicaSeconds),
       redisCpuUs: perRequest(after.redis.server - before.redis.server),
+      postgresCpuUs: postgresPid === undefined ? null : perRequest(after.postgres - before.postgres),
       redisCommandsPerRequest: commands / Math.max(1, responses),
     }
   } finally {
@@ -86,12 +111,14 @@ const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
 
 export function replicasTable(runs: readonly ReplicaRun[]): string {
   return [
-    '| replicas | users | req/s (sum) | p99 ms (worst replica) | replica CPU µs/req | Redis CPU µs/req | Redis commands/req | non-2xx | errors |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| target | users in | replicas | users | req/s (sum) | p99 ms (worst replica) | replica CPU µs/req | Redis CPU µs/req | PostgreSQL CPU µs/req | Redis commands/req | non-2xx | errors |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...runs.map(
       (run) =>
-        `| ${run.replicas} | ${integer.format(run.users)} | ${integer.format(run.reqPerSec)} | ${run.p99.toFixed(2)} | ` +
-        `${run.replicaCpuUs.toFixed(1)} | ${run.redisCpuUs.toFixed(2)} | ${run.redisCommandsPerRequest.toFixed(3)} | ` +
+        `| ${run.target} | ${run.postgresCpuUs === null ? 'JSON file' : 'PostgreSQL'} | ${run.replicas} | ` +
+        `${integer.format(run.users)} | ${integer.format(run.reqPerSec)} | ${run.p99.toFixed(2)} | ` +
+        `${run.replicaCpuUs.toFixed(1)} | ${run.redisCpuUs.toFixed(2)} | ` +
+        `${run.postgresCpuUs === null ? '—' : run.postgresCpuUs.toFixed(2)} | ${run.redisCommandsPerRequest.toFixed(3)} | ` +
         `${run.non2xx} | ${run.errors} |`,
     ),
   ].join('\n')

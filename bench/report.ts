@@ -19,6 +19,8 @@ export interface RunRecord {
   othersCpu: number
   /** The server's CPU time (user + system) during the measured run, per response, in µs. */
   serverCpuUs: number
+  /** The same for the engines the server uses (redis-server, PostgreSQL with its sessions); null without. */
+  engineCpuUs: number | null
 }
 
 export interface Summary {
@@ -35,6 +37,7 @@ export interface Summary {
   startupMs: number
   othersCpu: number
   serverCpuUs: number
+  engineCpuUs: number | null
 }
 
 /** The median of the known values: a run with no answers has NaN percentiles and is left out. */
@@ -74,6 +77,7 @@ export function summarise(records: readonly RunRecord[]): Summary[] {
       startupMs: median(group.map((r) => r.startupMs)),
       othersCpu: Math.max(...group.map((r) => r.othersCpu)),
       serverCpuUs: median(group.map((r) => r.serverCpuUs)),
+      engineCpuUs: medianOrNull(group.map((r) => r.engineCpuUs)),
     }
   })
 }
@@ -101,6 +105,7 @@ const TABLE_HEADER = [
   '× vendor',
   '× bare',
   'server CPU µs/req',
+  'engines CPU µs/req',
   'others CPU %',
 ] as const
 
@@ -123,6 +128,7 @@ export function throughputTable(summaries: readonly Summary[]): string {
     ratio(s, summaries, 'vendor'),
     ratio(s, summaries, 'bare'),
     integer.format(s.serverCpuUs),
+    s.engineCpuUs === null ? '—' : integer.format(s.engineCpuUs),
     integer.format(s.othersCpu),
   ])
   return markdown(TABLE_HEADER, rows)
@@ -178,6 +184,21 @@ export function targetChecks(summaries: readonly Summary[], slow: SlowResult | u
     const warn = find('project-warn', users)
     const vendor = find('vendor', users)
     const info = find('project-info', users)
+    const engines = find('project-engines', users)
+    // The same server on PostgreSQL and Redis, read against the vendor sample and the embedded project
+    // (project-warn, same log level and admin API; project-info when warn did not run).
+    const embedded = warn ?? info
+    if (engines !== undefined && (vendor !== undefined || embedded !== undefined)) {
+      const parts = [
+        vendor &&
+          `${(engines.reqPerSec / vendor.reqPerSec).toFixed(2)}× the vendor sample (≥ 1.0×): ${mark(engines.reqPerSec >= vendor.reqPerSec)}`,
+        embedded &&
+          `${(engines.reqPerSec / embedded.reqPerSec).toFixed(2)}× ${embedded.target} (aim ≥ 0.5×): ${mark(engines.reqPerSec >= 0.5 * embedded.reqPerSec)}`,
+      ].filter(Boolean)
+      lines.push(
+        `${integer.format(users)} users: project-engines (PostgreSQL + Redis) throughput ${parts.join('; ')}`,
+      )
+    }
     if (warn === undefined) continue
     if (vendor !== undefined) {
       const r = warn.reqPerSec / vendor.reqPerSec

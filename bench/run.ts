@@ -12,7 +12,15 @@ import { killAll, runCommand } from './children.js'
 import { othersPercent, sampleCpu } from './cpu.js'
 import { drive, type LoadResult, preflight, type SignedRequest, signedPool } from './load.js'
 import { type Options, parseOptions, type TargetName } from './options.js'
-import { measureReplicas, type RedisServer, type ReplicaRun, replicasTable, startRedis } from './replicas.js'
+import { type PostgresServer, startPostgres, usersDatabase } from './postgres.js'
+import {
+  measureReplicas,
+  type RedisServer,
+  type ReplicaRun,
+  type ReplicaTarget,
+  replicasTable,
+  startRedis,
+} from './replicas.js'
 import {
   machineLines,
   type RunRecord,
@@ -83,17 +91,28 @@ async function measure(
       const rss = memoryKb(target.pid, 'VmRSS')
       if (rss !== null && (loadRssKb === null || rss > loadRssKb)) loadRssKb = rss
     }, 200)
-    const engines = name === 'project-redis' ? [redis?.pid()].filter((pid) => pid !== undefined) : []
+    const engines = enginePids(name)
     const before = sampleCpu(target.pid, engines)
     const load = await drive(target.url, pool, options.connections, options.duration).finally(() =>
       clearInterval(poll),
     )
     const after = sampleCpu(target.pid, engines)
     const othersCpu = othersPercent(before, after)
-    const serverCpuUs = ((after.server - before.server) * 1e6) / Math.max(1, load.responses)
+    const perRequest = (seconds: number) => (seconds * 1e6) / Math.max(1, load.responses)
+    const serverCpuUs = perRequest(after.server - before.server)
+    const engineCpuUs = engines.length === 0 ? null : perRequest(after.engines - before.engines)
     const peakRssKb = memoryKb(target.pid, 'VmHWM')
     keepLogIfFailed(target, load, options.dataDir)
-    return { target: name, startupMs: target.startupMs, load, peakRssKb, loadRssKb, othersCpu, serverCpuUs }
+    return {
+      target: name,
+      startupMs: target.startupMs,
+      load,
+      peakRssKb,
+      loadRssKb,
+      othersCpu,
+      serverCpuUs,
+      engineCpuUs,
+    }
   } finally {
     await stopTarget(target)
   }
@@ -183,6 +202,18 @@ async function slowSection(options: Options, logs: string): Promise<SlowResult[]
 
 let logDir: string | null = null
 let redis: RedisServer | null = null
+let postgres: PostgresServer | null = null
+
+/** The engine processes a target's requests also cost CPU in: redis-server, PostgreSQL. */
+function enginePids(name: TargetName): number[] {
+  const engines =
+    name === 'project-redis'
+      ? [redis?.pid()]
+      : name === 'project-engines'
+        ? [redis?.pid(), postgres?.pid()]
+        : []
+  return engines.filter((pid) => pid !== undefined)
+}
 
 function cleanUp(): void {
   killAll()
@@ -190,6 +221,15 @@ function cleanUp(): void {
   if (pid !== undefined) {
     try {
       process.kill(pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+  // SIGQUIT: PostgreSQL's immediate shutdown; test/engines/postgres.ts removes its folder at exit.
+  const postmaster = postgres?.pid()
+  if (postmaster !== undefined) {
+    try {
+      process.kill(postmaster, 'SIGQUIT')
     } catch {
       // already gone
     }
@@ -214,18 +254,37 @@ async function main(argv: string[]): Promise<void> {
       )
     }
 
-    // project-redis keeps its state in a redis-server of its own, started here (test/engines/redis.ts).
-    if (options.targets.includes('project-redis')) {
-      say('starting redis-server for project-redis')
+    // project-redis keeps its state in a redis-server of its own, started here (test/engines/redis.ts);
+    // project-engines also its users in a private PostgreSQL (test/engines/postgres.ts, bench/postgres.ts).
+    const wantsEngines = options.targets.includes('project-engines')
+    if (wantsEngines || options.targets.includes('project-redis')) {
+      say('starting redis-server')
       redis = await startRedis()
+    }
+    if (wantsEngines) {
+      say('starting PostgreSQL')
+      postgres = await startPostgres()
     }
     const redisUrl = redis?.url
 
-    const stores: { users: number; dataFile: string; pool: SignedRequest[] }[] = []
+    const stores: { users: number; dataFile: string; pool: SignedRequest[]; databaseUrl?: string }[] = []
     for (const users of options.sizes) {
       const dataFile = await ensureStore(root, options.dataDir, users)
       const sample = await sampleTokens(dataFile, options.poolSize)
-      stores.push({ users, dataFile, pool: signedPool(sample.tokens, SECRET) })
+      let databaseUrl: string | undefined
+      if (postgres !== null) {
+        const began = performance.now()
+        databaseUrl = await usersDatabase(postgres, users, dataFile)
+        say(
+          `${fmt.format(users)} users: PostgreSQL table filled in ${fmt.format(performance.now() - began)} ms`,
+        )
+      }
+      stores.push({
+        users,
+        dataFile,
+        pool: signedPool(sample.tokens, SECRET),
+        ...(databaseUrl ? { databaseUrl } : {}),
+      })
       say(
         `${fmt.format(users)} users: store ${relative(root, dataFile)} holds ${fmt.format(sample.users)} records`,
       )
@@ -235,7 +294,7 @@ async function main(argv: string[]): Promise<void> {
     // of them alike: the comparisons across targets and across sizes are both A B A B.
     const records: RunRecord[] = []
     for (let round = 1; round <= options.rounds; round += 1) {
-      for (const { users, dataFile, pool } of stores) {
+      for (const { users, dataFile, pool, databaseUrl } of stores) {
         for (const name of options.targets) {
           const run = await measure(
             name,
@@ -246,6 +305,7 @@ async function main(argv: string[]): Promise<void> {
               logDir: logs,
               cpuProfDir: options.cpuProfDir,
               ...(redisUrl ? { redisUrl } : {}),
+              ...(databaseUrl ? { databaseUrl } : {}),
             },
             pool,
             options,
@@ -267,24 +327,39 @@ async function main(argv: string[]): Promise<void> {
       slow = await slowSection(options, logs)
     }
 
+    // One replica, then two, for each target on engines that ran: users in the JSON file, then in PostgreSQL.
     const replicaRuns: ReplicaRun[] = []
+    const replicaTargets = (['project-redis', 'project-engines'] as const).filter((name) =>
+      options.targets.includes(name),
+    )
     if (redis !== null && redisUrl !== undefined) {
       const store = stores.find((s) => s.users === 100_000) ?? (stores.at(-1) as (typeof stores)[number])
-      for (const count of [1, 2]) {
-        const run = await measureReplicas(
-          count,
-          store.users,
-          { root, dataFile: store.dataFile, secret: SECRET, logDir: logs, redisUrl },
-          redis,
-          store.pool,
-          options,
-          READY_TIMEOUT_MS,
-        )
-        replicaRuns.push(run)
-        say(
-          `replicas on redis: ${count} replica(s), ${fmt.format(run.reqPerSec)} req/s, p99 ${run.p99.toFixed(2)} ms, ` +
-            `Redis CPU ${run.redisCpuUs.toFixed(2)} µs/req, ${run.redisCommandsPerRequest.toFixed(3)} commands/req`,
-        )
+      for (const name of replicaTargets satisfies readonly ReplicaTarget[]) {
+        for (const count of [1, 2]) {
+          const run = await measureReplicas(
+            name,
+            count,
+            store.users,
+            {
+              root,
+              dataFile: store.dataFile,
+              secret: SECRET,
+              logDir: logs,
+              redisUrl,
+              ...(store.databaseUrl ? { databaseUrl: store.databaseUrl } : {}),
+            },
+            { redis, ...(postgres ? { postgres } : {}) },
+            store.pool,
+            options,
+            READY_TIMEOUT_MS,
+          )
+          replicaRuns.push(run)
+          say(
+            `replicas, ${name}: ${count} replica(s), ${fmt.format(run.reqPerSec)} req/s, p99 ${run.p99.toFixed(2)} ms, ` +
+              `Redis CPU ${run.redisCpuUs.toFixed(2)} µs/req, ${run.redisCommandsPerRequest.toFixed(3)} commands/req` +
+              (run.postgresCpuUs === null ? '' : `, PostgreSQL CPU ${run.postgresCpuUs.toFixed(2)} µs/req`),
+          )
+        }
       }
     }
 
@@ -299,7 +374,10 @@ async function main(argv: string[]): Promise<void> {
       '',
       "Targets: project-warn and project-info are this project with every feature on (helmet's headers, " +
         'simulation checks, the admin API and so the request log) at LOG_LEVEL=warn and info; project-lean is ' +
-        'the project without the admin API (ADMIN_PORT=0: no request log is kept) at warn; vendor is the vendor ' +
+        'the project without the admin API (ADMIN_PORT=0: no request log is kept) at warn; project-redis keeps ' +
+        'its state in Redis (REDIS_URL) and its users in the JSON file; project-engines its state in Redis and ' +
+        'its users in PostgreSQL (DATABASE_URL: one primary-key SELECT per lookup), both private servers on ' +
+        'this machine started by the benchmark, at warn with the admin API on; vendor is the vendor ' +
         "page's Node sample made runnable (bench/vendor-sample.mjs); bare the same logic on bare node:http.",
       '',
       `Each target is started fresh as its own process (127.0.0.1, a free port), warmed up for ${options.warmup} s, ` +
@@ -310,7 +388,8 @@ async function main(argv: string[]): Promise<void> {
         "largest VmRSS seen during the measured run. Server CPU µs/req is the server's user + system CPU time " +
         'during the measured run over its responses: what a request costs, which the shared cores move less than ' +
         'req/s. Server output goes to a file. The load generator shares the cores with the server, the same for ' +
-        'every target.',
+        'every target. Engines CPU µs/req is the same for the engines a target uses (redis-server; PostgreSQL ' +
+        'with the sessions it forks), on the same cores.',
       '',
       throughputTable(summaries),
       '',
@@ -336,14 +415,16 @@ async function main(argv: string[]): Promise<void> {
       '## Replicas on Redis',
       '',
       replicaRuns.length === 0
-        ? 'Not measured in this run (needs the project-redis target).'
+        ? 'Not measured in this run (needs the project-redis or project-engines target).'
         : 'project-redis (REDIS_URL, LOG_LEVEL=warn, the admin API on: the request log goes to Redis in batches) ' +
-          'as one replica, then two replicas sharing one redis-server with the connections split between ' +
+          'and project-engines (the same, its users in PostgreSQL) each as one replica, then two replicas ' +
+          'sharing one redis-server (and one PostgreSQL database) with the connections split between ' +
           'them, driven at once from this process. Same users, pool, warm-up and duration as above. Redis CPU ' +
           "is redis-server's user + system time over all responses; Redis commands/req is INFO " +
           'total_commands_processed over the run, per response (the commands inside the Lua scripts count; ' +
           'a request with no counter to move costs no round trip of its own: its log entry shares a batched ' +
-          "script call). Everything shares this machine's cores.\n\n" +
+          'script call). PostgreSQL CPU is the postmaster and its sessions (each replica keeps a pool of ' +
+          "up to 10 connections). Everything shares this machine's cores.\n\n" +
           replicasTable(replicaRuns),
       '',
       '## Issue 7 targets, read off this run',
@@ -359,6 +440,8 @@ async function main(argv: string[]): Promise<void> {
   } finally {
     await redis?.close()
     redis = null
+    await postgres?.close()
+    postgres = null
     cleanUp()
   }
 }

@@ -17,6 +17,8 @@ export interface TargetContext {
   cpuProfDir?: string | null
   /** The redis-server the project-redis target shares its state in (bench/replicas.ts starts it). */
   redisUrl?: string
+  /** The PostgreSQL database the project-engines target keeps its users in (bench/postgres.ts fills it). */
+  databaseUrl?: string
   /** Names the replica (REPLICA_ID); replicas of one run share a REDIS_PREFIX. */
   replica?: string
 }
@@ -46,6 +48,24 @@ function specOf(name: TargetName, context: TargetContext): TargetSpec {
       return {
         script: project,
         env: { LOG_LEVEL: 'warn', REDIS_URL: context.redisUrl, REDIS_PREFIX: 'bench:', REPLICA_ID: replica },
+        admin: true,
+      }
+    }
+    // The users in PostgreSQL (DATABASE_URL) and the state in Redis: every engine a deployment of replicas uses.
+    case 'project-engines': {
+      if (context.redisUrl === undefined || context.databaseUrl === undefined)
+        throw new Error(
+          'project-engines needs a redis-server (redisUrl) and a PostgreSQL database (databaseUrl)',
+        )
+      return {
+        script: project,
+        env: {
+          LOG_LEVEL: 'warn',
+          REDIS_URL: context.redisUrl,
+          REDIS_PREFIX: 'bench-engines:',
+          REPLICA_ID: context.replica ?? 'bench-1',
+          DATABASE_URL: context.databaseUrl,
+        },
         admin: true,
       }
     }

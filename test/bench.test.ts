@@ -6,6 +6,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_SEED_OPTIONS, writeSeedFile } from '../src/mock/seed.js'
+import { postgresAvailable } from './engines/postgres.js'
+import { hasRedisServer } from './engines/redis.js'
 import { build, ROOT } from './process.js'
 
 // A smoke run of `npm run bench` (bench/run.ts --smoke): one second per target, a few connections, 1,000
@@ -62,22 +64,26 @@ function firstTable(text: string, first = 'target'): Record<string, string>[] {
   return rows
 }
 
-describe('npm run bench -- --smoke', () => {
-  let dataDir = ''
-
+/** A temp data dir holding the 1,000-user store smoke mode reads, and a built project; removed after. */
+function smokeDataDir(): { dir: string } {
+  const data = { dir: '' }
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(os.tmpdir(), 'talki-bench-test-'))
+    data.dir = await mkdtemp(join(os.tmpdir(), 'talki-bench-test-'))
     // The harness reuses a store named users-<N>.json; made here with the project's seed, in a temp dir.
-    await writeSeedFile({ ...DEFAULT_SEED_OPTIONS, count: 1000, out: join(dataDir, 'users-1000.json') })
+    await writeSeedFile({ ...DEFAULT_SEED_OPTIONS, count: 1000, out: join(data.dir, 'users-1000.json') })
     await ensureBuilt()
   }, 120_000)
-
   afterAll(async () => {
-    await rm(dataDir, { recursive: true, force: true })
+    await rm(data.dir, { recursive: true, force: true })
   })
+  return data
+}
+
+describe('npm run bench -- --smoke', () => {
+  const data = smokeDataDir()
 
   it('measures the project, the vendor sample and bare node:http with every request answered 2xx', async () => {
-    const args = ['--smoke', '--skip-build', '--data-dir', dataDir, '--targets', TARGETS.join(',')]
+    const args = ['--smoke', '--skip-build', '--data-dir', data.dir, '--targets', TARGETS.join(',')]
     const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
       cwd: ROOT,
       timeout: 19_000,
@@ -97,6 +103,34 @@ describe('npm run bench -- --smoke', () => {
     expect(stderr).not.toContain('RESULTS.md')
   }, 20_000)
 })
+
+describe.runIf(postgresAvailable('the engines bench smoke test') && hasRedisServer())(
+  'npm run bench -- --smoke --targets project-engines',
+  () => {
+    const data = smokeDataDir()
+
+    it('serves the users from a PostgreSQL it starts and fills, with the engines CPU and the replicas rows', async () => {
+      const args = ['--smoke', '--skip-build', '--data-dir', data.dir, '--targets', 'project-engines']
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
+        cwd: ROOT,
+        timeout: 50_000,
+      })
+
+      const [row] = firstTable(stdout)
+      expect(row?.target).toBe('project-engines')
+      expect(row?.['non-2xx']).toBe('0')
+      expect(row?.errors).toBe('0')
+      // redis-server and PostgreSQL did work for the requests: their CPU is counted.
+      expect(Number(row?.['engines CPU µs/req'])).toBeGreaterThan(0)
+      const replicaRows = firstTable(stdout.slice(stdout.indexOf('## Replicas on Redis')))
+      expect(replicaRows.map((r) => [r['users in'], r.replicas, r['non-2xx'], r.errors])).toEqual([
+        ['PostgreSQL', '1', '0', '0'],
+        ['PostgreSQL', '2', '0', '0'],
+      ])
+      for (const replica of replicaRows) expect(Number(replica['PostgreSQL CPU µs/req'])).toBeGreaterThan(0)
+    }, 60_000)
+  },
+)
 
 describe('npm run bench:startup -- --rounds 2', () => {
   beforeAll(ensureBuilt, 120_000)

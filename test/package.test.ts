@@ -196,11 +196,11 @@ describe('the tarball', { timeout: 60_000 }, () => {
       expect(vendor.code).toBe(1)
       expect(vendor.stdout).toContain('5 failed')
       expect(parseJunit(await readFile(join(app, 'good.xml'), 'utf8')).suite).toMatchObject({
-        '@_tests': '20',
+        '@_tests': '22',
         '@_failures': '0',
       })
       expect(parseJunit(await readFile(join(app, 'vendor.xml'), 'utf8')).suite).toMatchObject({
-        '@_tests': '20',
+        '@_tests': '22',
         '@_failures': '5',
       })
     } finally {
@@ -259,7 +259,7 @@ describe('npx talki-endpoint serve', () => {
     expect(sent.stdout).toContain('│ Alice Johnson')
     const checked = await sh('npx', ['talki-endpoint', 'check', '--url', url, '--token', KNOWN_TOKEN], app)
     expect(checked.code).toBe(0)
-    expect(checked.stdout).toMatch(/20 passed, 0 failed, 0 warnings in \d+ ms — ready for Talki/)
+    expect(checked.stdout).toMatch(/22 passed, 0 failed, 0 warnings in \d+ ms — ready for Talki/)
     // The dashboard's static files, served from the package.
     const dashboard = await fetch(`http://127.0.0.1:${adminPort}/`)
     expect(dashboard.status).toBe(200)

@@ -51,7 +51,6 @@ async function main(): Promise<void> {
     },
     timeoutMs: Math.min(config.lookupTimeoutMs, 2000),
   }
-  logger.info(readiness.engines, 'engines')
 
   // With ADMIN_PORT=0 nothing could read the request log, so none is kept.
   const requestLog = config.adminPort === 0 ? undefined : state.requestLog

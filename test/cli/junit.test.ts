@@ -115,10 +115,10 @@ describe('check --junit FILE', () => {
     const file = join(dir, 'good.xml')
     const result = await check(await serve(correctEndpoint()), ['--junit', file])
     expect(result.code).toBe(0)
-    expect(result.stdout).toContain('20 passed, 0 failed')
+    expect(result.stdout).toContain('22 passed, 0 failed')
     const { suite, cases } = parseJunit(await readFile(file, 'utf8'))
-    expect(suite).toMatchObject({ '@_tests': '20', '@_failures': '0' })
-    expect(cases).toHaveLength(20)
+    expect(suite).toMatchObject({ '@_tests': '22', '@_failures': '0' })
+    expect(cases).toHaveLength(22)
     expect(cases.every((c) => c.failure === undefined)).toBe(true)
   })
 

@@ -42,6 +42,8 @@ export interface PostgresServer {
   /** `postgres://postgres@127.0.0.1:PORT/postgres` */
   url: string
   port: number
+  /** The postmaster's pid while it runs (the benchmark reads its CPU time, and its sessions', from /proc). */
+  pid(): number | undefined
   /** A URL for another database on the same server (see createDatabase). */
   urlFor(database: string): string
   /** Creates an empty database and returns its URL. */
@@ -218,6 +220,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   return {
     url: url('postgres'),
     port,
+    pid: () => (child?.exitCode === null && child.signalCode === null ? child.pid : undefined),
     urlFor: url,
     async createDatabase(name) {
       if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`createDatabase: bad name ${name}`)

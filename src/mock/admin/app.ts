@@ -163,7 +163,7 @@ function errorHandler(logger: Logger) {
     if (error instanceof Refusal) refusal = error
     else if (error instanceof StoreUnavailable || error instanceof StoreError) {
       // PostgreSQL or Redis is lost or refused the work: a temporary fault of an engine, not a bug.
-      logger.error({ reason: error.message }, 'store unavailable')
+      logger.warn({ reason: error.message }, 'store unavailable')
       refusal = new Refusal('store_unavailable')
       res.set('Retry-After', '3')
     }
