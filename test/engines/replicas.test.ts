@@ -18,10 +18,7 @@ import {
   until,
 } from '../process.js'
 import { ALICE, TEST_SECRET } from '../support.js'
-import { hasRedisServer, type RedisServer, startRedis } from './redis.js'
-
-/** The README's 100 ms propagation promise with a margin for a loaded machine (see its test). */
-const PROPAGATION_BOUND_MS = 400
+import { hasRedisServer, PROPAGATION_BOUND_MS, type RedisServer, startRedis } from './redis.js'
 
 // Replicas as QA runs them: two or three `node dist/mock/main.js` processes sharing one real
 // redis-server (REDIS_URL), each with its own copy of the users. Everything is observed over the wire.
