@@ -21,7 +21,7 @@ const MARKS = {
   begin: '<!-- startup:begin (written by npm run bench:startup; edit outside the markers) -->',
   end: '<!-- startup:end -->',
 }
-/** §12's bounds: the server within 1.5 s of `node dist/mock/main.js`, each command within 250 ms of `node -e 0`. */
+/** The start-up bounds (README, "Start-up"): the server within 1.5 s of `node dist/mock/main.js`, each command within 250 ms of `node -e 0`. */
 const SERVER_BOUND_MS = 1500
 const CLI_BOUND_MS = 250
 
@@ -263,7 +263,7 @@ async function main(): Promise<void> {
       .map((load) => load.toFixed(1))
       .join(', ')} (1, 5, 15 min) on ${os.availableParallelism()} cores: other work shares them.`,
     '',
-    '| what | median ms | min–max ms | against | bound ms (§12) | CPU ms (median) |',
+    '| what | median ms | min–max ms | against | bound ms | CPU ms (median) |',
     '| --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n')

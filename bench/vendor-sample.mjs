@@ -1,4 +1,4 @@
-// The vendor page's Node.js / Express sample (shared/seed/backend-connect.txt, "Verify the signature"),
+// The vendor page's Node.js / Express sample (Talki's Backend Connect page, "Verify the signature"),
 // made runnable with as few changes as possible so the benchmark can compare against it. Every change
 // is marked CHANGE; everything between the BEGIN/END lines is the vendor's code as printed.
 //
