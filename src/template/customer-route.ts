@@ -88,10 +88,12 @@ export function createCustomerRoute<U extends UserRecord>(options: CustomerRoute
     }
 
     // 4. Look the user up, racing a deadline: a slow database must not make Talki time out, and a
-    //    failing one answers 503 (Talki treats 5xx as "down" and retries once after 3 s).
+    //    failing one answers 503 (Talki treats 5xx as "down" and retries once after 3 s). A store in
+    //    memory answers at once: no deadline needed.
     let user: U | undefined
     try {
-      user = await withDeadline(options.store.find(token), lookupTimeoutMs)
+      const found = options.store.find(token)
+      user = isPromiseLike(found) ? await withDeadline(Promise.resolve(found), lookupTimeoutMs) : found
     } catch (error) {
       const error_ = error === DEADLINE ? 'lookup_timeout' : 'store_unavailable'
       return { status: 503, body: { error: error_ }, headers: { 'Retry-After': '3' }, token, verdict }
@@ -110,6 +112,10 @@ export function createCustomerRoute<U extends UserRecord>(options: CustomerRoute
 const DEADLINE = Symbol('deadline')
 const PENDING = Symbol('pending')
 const settledAlready = Promise.resolve(PENDING)
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function'
+}
 
 async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   // An in-memory store has usually answered by now: then no timer is needed at all. (A promise that is

@@ -6,7 +6,7 @@ export function createMapStore<U extends UserRecord>(users: Iterable<U>): UserSt
   const byToken = new Map<string, U>()
   for (const user of users) byToken.set(user.userToken, user)
   return {
-    async find(token) {
+    find(token) {
       return byToken.get(token)
     },
   }
