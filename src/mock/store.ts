@@ -34,6 +34,9 @@ export interface UserStore extends TemplateUserStore<UserRecord> {
   close?(): Promise<void>
 }
 
+/** How many parsed lines `find` keeps (a few MB at most). */
+const PARSED_LINES_KEPT = 10_000
+
 export async function openJsonStore(options: { file: string; seedFile: string }): Promise<UserStore> {
   const { file, seedFile } = options
   const existing = await readIfExists(file)
@@ -90,11 +93,28 @@ export async function openJsonStore(options: { file: string; seedFile: string })
   if (existing === undefined) await persist()
 
   const record = (entry: number | UserRecord): UserRecord => recordOf(state, entry)
+  // Lines parsed by `find`, by line number, up to PARSED_LINES_KEPT (the oldest parsed goes first): a user
+  // Talki asks for once is asked for again while an operator works (and by every load test), so it is
+  // parsed once rather than per request (bench/RESULTS.md). A line's bytes never change; an upserted user
+  // gets an object in the index instead of its line, and replaceAll drops the lines and this cache. The
+  // records `find` hands out are shared, so they are frozen: a caller cannot change the store through one.
+  const parsedLines = new Map<number, UserRecord>()
+  const parsed = (line: number): UserRecord => {
+    let user = parsedLines.get(line)
+    if (user === undefined) {
+      user = deepFrozen(recordOf(state, line))
+      if (parsedLines.size >= PARSED_LINES_KEPT) parsedLines.delete(parsedLines.keys().next().value as number)
+      parsedLines.set(line, user)
+    }
+    return user
+  }
 
   return {
-    async find(token) {
+    // Synchronous: the file is in memory, so the route needs no deadline (src/template/user-store.ts).
+    find(token) {
       const entry = index.get(token)
-      return entry === undefined ? undefined : record(entry)
+      if (entry === undefined) return undefined
+      return typeof entry === 'number' ? parsed(entry) : entry
     },
     async list({ q, offset, limit }) {
       const needle = q?.trim().toLowerCase()
@@ -124,7 +144,7 @@ export async function openJsonStore(options: { file: string; seedFile: string })
         throw new StoreError(`${file}: refused record: ${describeIssue('user', parsed.error)}`)
       const user = parsed.data
       const replaced = index.has(user.userToken)
-      index.set(user.userToken, user)
+      index.set(user.userToken, deepFrozen(user))
       await persist()
       return replaced ? 'replaced' : 'created'
     },
@@ -136,7 +156,8 @@ export async function openJsonStore(options: { file: string; seedFile: string })
     async replaceAll(input) {
       const users = validateAll(file, input)
       index.clear()
-      for (const user of users) index.set(user.userToken, user)
+      parsedLines.clear()
+      for (const user of users) index.set(user.userToken, deepFrozen(user))
       // No entry points into the bytes read at open any more: let them go.
       state.bytes = Buffer.alloc(0)
       state.starts = new Float64Array(0)
@@ -149,6 +170,15 @@ export async function openJsonStore(options: { file: string; seedFile: string })
     // The file is in this process: nothing to reach.
     async ping() {},
   }
+}
+
+/** `value` and everything in it made read-only (a user record: its fields and its simulate spec). */
+function deepFrozen<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFrozen(inner)
+    Object.freeze(value)
+  }
+  return value
 }
 
 /** Every record valid and every token once, or a StoreError naming the first problem under `file`. */

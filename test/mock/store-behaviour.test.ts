@@ -186,14 +186,36 @@ for (const kind of kinds) {
       expect([...kept].sort()).toEqual([...tokens].sort())
     })
 
-    it('hands out a fresh record on every read, so a caller cannot change the store', async () => {
+    it('hands out records a caller cannot change the store through (a fresh copy, or frozen)', async () => {
       const { store } = await fresh()
-      const alice = (await store.find('usr_abc123')) as UserRecord
-      alice.name = 'Mallory'
-      ;(alice.fields as Record<string, unknown>).mrr = 0
+      // Each change either lands on a copy or throws on a frozen record (ES modules run in strict mode).
+      const attempt = (change: () => void) => {
+        try {
+          change()
+        } catch (error) {
+          expect(error).toBeInstanceOf(TypeError)
+        }
+      }
+      await store.upsert({ userToken: 'usr_upserted', name: 'Upserted', fields: { seats: 3 } })
+      for (const token of ['usr_abc123', 'usr_upserted']) {
+        const user = (await store.find(token)) as UserRecord
+        attempt(() => {
+          user.name = 'Mallory'
+        })
+        attempt(() => {
+          ;(user.fields as Record<string, unknown>).mrr = 0
+        })
+      }
       const listed = (await store.list({ offset: 0, limit: 1 })).users[0] as UserRecord
-      listed.plan = 'stolen'
+      attempt(() => {
+        listed.plan = 'stolen'
+      })
       expect(await store.find('usr_abc123')).toEqual(NAMED_USERS[0])
+      expect(await store.find('usr_upserted')).toEqual({
+        userToken: 'usr_upserted',
+        name: 'Upserted',
+        fields: { seats: 3 },
+      })
       expect((await store.list({ offset: 0, limit: 1 })).users[0]).toEqual(NAMED_USERS[0])
     })
 
