@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express'
-import getRawBody from 'raw-body'
 import { createCustomerRoute, type Outcome } from '../template/customer-route.js'
-import { answers, MAX_TOKEN_LENGTH } from '../template/protocol.js'
+import { readBody } from '../template/node-handler.js'
+import { MAX_TOKEN_LENGTH } from '../template/protocol.js'
 import { verifySignature } from '../template/signature.js'
 import type { Findings, RequestLogStore } from './admin/request-log.js'
 import { findSignatureClues } from './admin/signature-findings.js'
@@ -53,7 +53,6 @@ const STORE_UNAVAILABLE = {
   body: { error: 'store_unavailable' },
   headers: { 'Retry-After': '3' },
 } as const
-const LENGTH_MISMATCH = { status: 400, body: { error: 'invalid_body', detail: 'body length does not match' } }
 
 /** Talki's POST: size → encoding → the customer route → the simulation → the answer, logged once. */
 function createCustomerHandler(deps: EndpointDeps) {
@@ -76,7 +75,8 @@ function createCustomerHandler(deps: EndpointDeps) {
     let findings: Findings | null = null
     let peekedToken: string | null = null
 
-    res.once('close', () => {
+    // 'close' comes once, whatever happened: answered, cut by a scenario, or the caller gone.
+    res.on('close', () => {
       const endedAt = performance.now()
       const answered = res.writableFinished
       // A `down` cuts every open connection: those requests were cut by the server, not left by the caller.
@@ -108,15 +108,11 @@ function createCustomerHandler(deps: EndpointDeps) {
       }
     })
 
-    // Size: read at most BODY_LIMIT bytes; a larger body is refused and the connection closed.
-    let rawBody: Buffer
-    try {
-      rawBody = await getRawBody(req, { limit: deps.bodyLimit, length: req.headers['content-length'] })
-    } catch (error) {
-      const type = (error as { type?: string }).type
-      if (type === 'request.aborted') return // the caller left; the close handler logs it
-      return respond(res, type === 'entity.too.large' ? answers.payloadTooLarge : LENGTH_MISMATCH)
-    }
+    // Size: read at most BODY_LIMIT bytes (the template's reader); a larger body is refused and the
+    // connection closed.
+    const rawBody = await readBody(req, deps.bodyLimit)
+    if (rawBody === undefined) return // the caller left; the close handler logs it
+    if (!(rawBody instanceof Uint8Array)) return respond(res, rawBody)
 
     const signature = req.headers['x-talki-signature']
     outcome = await answerCustomerRequest({
@@ -211,9 +207,9 @@ export function createEndpointApp(deps: EndpointDeps) {
 }
 
 /** The token a body names, for the request log, even when its signature failed. */
-function peekToken(rawBody: Buffer, field: string): string | null {
+function peekToken(rawBody: Uint8Array, field: string): string | null {
   try {
-    const value = JSON.parse(rawBody.toString('utf8'))?.[field]
+    const value = JSON.parse(Buffer.from(rawBody).toString('utf8'))?.[field]
     return typeof value === 'string' ? value.slice(0, MAX_TOKEN_LENGTH) : null
   } catch {
     return null

@@ -55,14 +55,16 @@ async function main(): Promise<void> {
   // With ADMIN_PORT=0 nothing could read the request log, so none is kept.
   const requestLog = config.adminPort === 0 ? undefined : state.requestLog
   const endpoint = createEndpointApp({ ...config, ...state.endpoint, requestLog, secrets, store, logger })
-  const endpointServer = createServer(SERVER_OPTIONS, endpoint)
+  // Requests in flight, counted for the drain at shutdown; one listener function shared by every request.
   let inFlight = 0
   let drained: () => void = () => {}
-  endpointServer.on('request', (_req, res) => {
+  const settled = () => {
+    if (--inFlight === 0) drained()
+  }
+  const endpointServer = createServer(SERVER_OPTIONS, (req, res) => {
     inFlight++
-    res.once('close', () => {
-      if (--inFlight === 0) drained()
-    })
+    res.on('close', settled)
+    endpoint(req, res)
   })
 
   // SIMULATE=down:N on a fixed port: the port opens N ms after start (with PORT=0 it listens first, to

@@ -18,13 +18,13 @@ export function respondText(
   text: string,
   extra?: Readonly<Record<string, string>>,
 ): void {
-  const headers = [
-    ...FLAT_HEADERS,
+  const headers = FLAT_HEADERS.slice()
+  headers.push(
     'Content-Type',
     'application/json; charset=utf-8',
     'Content-Length',
     String(Buffer.byteLength(text)),
-  ]
+  )
   if (extra) for (const name in extra) headers.push(name, extra[name] as string)
   res.writeHead(status, headers).end(text)
 }
