@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setImmediate as nextTurn } from 'node:timers/promises'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { BatchedLines, createLogger } from '../../src/mock/log.js'
 import { ROOT } from '../process.js'
 
@@ -28,9 +28,18 @@ describe('BatchedLines', () => {
     expect(written()).toBe('')
     await nextTurn()
     expect(written()).toBe('a\nb\nc\n')
-    lines.write('d\n')
+  })
+
+  it('holds lines that come right after a write for the rest of the coalescing window, then writes them together', async () => {
+    const lines = new BatchedLines(fd, 1000)
+    lines.write('a\n')
     await nextTurn()
-    expect(written()).toBe('a\nb\nc\nd\n')
+    expect(written()).toBe('a\n')
+    lines.write('b\n')
+    lines.write('c\n')
+    await sleep(100)
+    expect(written()).toBe('a\n')
+    await vi.waitFor(() => expect(written()).toBe('a\nb\nc\n'), { timeout: 3000, interval: 50 })
   })
 
   it('flush writes at once and calls back', () => {
