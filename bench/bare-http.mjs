@@ -2,7 +2,9 @@
 // a constant-time compare, a Map lookup, a JSON answer. It is the practical ceiling for this route on a
 // given machine; no framework can be faster than this, so the ratio to it shows what a framework costs.
 //
-// Environment: PORT (0 = a free port), HOST (default 127.0.0.1), TALKI_SECRET, DATA_FILE.
+// Environment: PORT (0 = a free port), HOST (default 127.0.0.1), TALKI_SECRET, DATA_FILE; BARE_HEADERS=helmet
+// answers with this project's headers instead (ANSWER_HEADERS of src/template/protocol.ts: helmet's defaults,
+// no-store, JSON), so the benchmark shows what those headers alone cost (the bare-headers target).
 
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -14,7 +16,7 @@ const index = new Map(users.map((user) => [user.userToken, user]))
 const PATH = '/talki/customer'
 const SIGNATURE = /^[0-9a-fA-F]{64}$/
 
-function answer(res, status, body) {
+function answerPlain(res, status, body) {
   const text = JSON.stringify(body)
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
@@ -23,6 +25,20 @@ function answer(res, status, body) {
   })
   res.end(text)
 }
+
+// BARE_HEADERS=helmet: the project's own answer headers, from its build (npm run bench builds first).
+const helmet =
+  process.env.BARE_HEADERS === 'helmet'
+    ? (await import('../dist/template/protocol.js')).ANSWER_HEADERS
+    : undefined
+
+function answerWithHeaders(res, status, body) {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { ...helmet, 'Content-Length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+const answer = helmet === undefined ? answerPlain : answerWithHeaders
 
 function profile(user) {
   const out = {}

@@ -9,6 +9,7 @@ const TARGET_NAMES = [
   'project-engines',
   'vendor',
   'bare',
+  'bare-headers',
 ] as const
 export type TargetName = (typeof TARGET_NAMES)[number]
 
@@ -39,7 +40,7 @@ export const USAGE = `npm run bench -- [options]
   --warmup 3                    seconds of warm-up per run      env BENCH_WARMUP
   --rounds 3                    A B A B rounds (medians)        env BENCH_ROUNDS
   --connections 50              autocannon connections          env BENCH_CONNECTIONS
-  --targets project-warn,project-info,project-lean,project-redis,project-engines,vendor,bare
+  --targets project-warn,project-info,project-lean,project-redis,project-engines,vendor,bare,bare-headers
                                 env BENCH_TARGETS
   --data-dir bench/data         where the stores are made/reused env BENCH_DATA_DIR
   --skip-build                  do not run npm run build first

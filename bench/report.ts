@@ -173,7 +173,7 @@ export function slowTable(results: readonly SlowResult[]): string {
   )
 }
 
-/** Issue 7's targets, read off this run: informative only, nothing here fails the command. */
+/** The performance targets (README: Benchmark), read off this run: informative only, nothing here fails the command. */
 export function targetChecks(summaries: readonly Summary[], slow: SlowResult | undefined): string[] {
   const find = (target: TargetName, users: number) =>
     summaries.find((s) => s.target === target && s.users === users)
@@ -198,6 +198,29 @@ export function targetChecks(summaries: readonly Summary[], slow: SlowResult | u
       lines.push(
         `${integer.format(users)} users: project-engines (PostgreSQL + Redis) throughput ${parts.join('; ')}`,
       )
+    }
+    // Against bare node:http doing the same work: throughput and the server's CPU a request.
+    const bare = find('bare', users)
+    if (bare !== undefined) {
+      for (const [target, floor] of [
+        [info, 0.85],
+        [warn, 0.9],
+      ] as const) {
+        if (target === undefined) continue
+        const r = target.reqPerSec / bare.reqPerSec
+        const cpu = target.serverCpuUs / bare.serverCpuUs
+        lines.push(
+          `${integer.format(users)} users: ${target.target} ${r.toFixed(2)}× bare's throughput (≥ ${floor}×${target === info ? ', aim 0.9×' : ''}): ${mark(r >= floor)}; ` +
+            `server CPU a request ${integer.format(target.serverCpuUs)} µs, ${cpu.toFixed(2)}× bare's ${integer.format(bare.serverCpuUs)} µs (≤ 1.2×): ${mark(cpu <= 1.2)}`,
+        )
+      }
+      const headers = find('bare-headers', users)
+      if (headers !== undefined) {
+        lines.push(
+          `${integer.format(users)} users: bare with this project's answer headers (helmet's defaults) ${(headers.reqPerSec / bare.reqPerSec).toFixed(2)}× bare's throughput, ` +
+            `server CPU a request +${integer.format(headers.serverCpuUs - bare.serverCpuUs)} µs: what the headers alone cost`,
+        )
+      }
     }
     if (warn === undefined) continue
     if (vendor !== undefined) {

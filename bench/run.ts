@@ -378,7 +378,8 @@ async function main(argv: string[]): Promise<void> {
         'its state in Redis (REDIS_URL) and its users in the JSON file; project-engines its state in Redis and ' +
         'its users in PostgreSQL (DATABASE_URL: one primary-key SELECT per lookup), both private servers on ' +
         'this machine started by the benchmark, at warn with the admin API on; vendor is the vendor ' +
-        "page's Node sample made runnable (bench/vendor-sample.mjs); bare the same logic on bare node:http.",
+        "page's Node sample made runnable (bench/vendor-sample.mjs); bare the same logic on bare node:http; " +
+        "bare-headers the same with this project's answer headers (helmet's defaults), to show what they cost.",
       '',
       `Each target is started fresh as its own process (127.0.0.1, a free port), warmed up for ${options.warmup} s, ` +
         `then driven by autocannon from this process for ${options.duration} s: ${options.connections} connections, ` +
@@ -427,7 +428,7 @@ async function main(argv: string[]): Promise<void> {
           "up to 10 connections). Everything shares this machine's cores.\n\n" +
           replicasTable(replicaRuns),
       '',
-      '## Issue 7 targets, read off this run',
+      '## Targets, read off this run',
       '',
       ...(checks.length > 0 ? checks : ['- (no project target in this run)']),
     ].join('\n')

@@ -73,6 +73,13 @@ function specOf(name: TargetName, context: TargetContext): TargetSpec {
       return { script: join(context.root, 'bench/vendor-sample.mjs'), env: {}, admin: false }
     case 'bare':
       return { script: join(context.root, 'bench/bare-http.mjs'), env: {}, admin: false }
+    // The bare target sending this project's answer headers (helmet's defaults): what those headers cost.
+    case 'bare-headers':
+      return {
+        script: join(context.root, 'bench/bare-http.mjs'),
+        env: { BARE_HEADERS: 'helmet' },
+        admin: false,
+      }
   }
 }
 
