@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -15,7 +15,7 @@ import { build, ROOT } from './process.js'
 // nothing timed is asserted — benchmarks are not tests.
 
 const run = promisify(execFile)
-const TARGETS = ['bare', 'vendor', 'project-warn']
+const TARGETS = ['bare', 'bare-headers', 'vendor', 'project-warn']
 
 function newestSource(dir: string): number {
   let newest = 0
@@ -86,7 +86,7 @@ describe('npm run bench -- --smoke', () => {
     const args = ['--smoke', '--skip-build', '--data-dir', data.dir, '--targets', TARGETS.join(',')]
     const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
       cwd: ROOT,
-      timeout: 19_000,
+      timeout: 25_000,
     })
 
     const rows = firstTable(stdout)
@@ -99,8 +99,47 @@ describe('npm run bench -- --smoke', () => {
     }
     expect(rows.find((row) => row.target === 'vendor')?.['× vendor']).toBe('1.00×')
     expect(rows.find((row) => row.target === 'bare')?.['× bare']).toBe('1.00×')
+    // The targets against bare node:http are read off the run, the answer headers' cost beside them.
+    expect(stdout).toMatch(
+      /1,000 users: project-warn \d+\.\d\d× bare's throughput \(≥ 0\.9×\): (met|NOT met); server CPU a request/,
+    )
+    expect(stdout).toMatch(
+      /1,000 users: bare with this project's answer headers \(helmet's defaults\) \d+\.\d\d× bare's throughput/,
+    )
     // Smoke mode never overwrites the recorded results.
     expect(stderr).not.toContain('RESULTS.md')
+  }, 30_000)
+})
+
+describe('npm run bench:profile', () => {
+  it("lists a CPU profile's functions by self time, idle samples left out", async () => {
+    const dir = await mkdtemp(join(os.tmpdir(), 'talki-profile-test-'))
+    try {
+      // Three frames: idle 500 µs (left out), `hot` 300 µs in two samples, `cold` 100 µs: busy 400 µs.
+      const frame = (id: number, functionName: string, url = '') => ({
+        id,
+        callFrame: { functionName, url, lineNumber: 9 },
+      })
+      const profile = {
+        nodes: [frame(1, '(idle)'), frame(2, 'hot', 'file:///x/dist/mock/endpoint.js'), frame(3, 'cold')],
+        samples: [1, 2, 3, 2],
+        timeDeltas: [500, 100, 100, 200],
+      }
+      const file = join(dir, 'server.cpuprofile')
+      await writeFile(file, JSON.stringify(profile))
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/profile-top.ts', file], {
+        cwd: ROOT,
+        timeout: 15_000,
+      })
+      expect(stdout).toContain('busy 0 ms')
+      const rows = firstTable(stdout, 'self')
+      expect(rows).toEqual([
+        { self: '75.0 %', function: '`hot dist/mock/endpoint.js:10`' },
+        { self: '25.0 %', function: '`cold`' },
+      ])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   }, 20_000)
 })
 
