@@ -17,9 +17,8 @@ const EAGAIN_PAUSE = new Int32Array(new SharedArrayBuffer(4))
  * Where the server's log lines go, written synchronously in batches, and whatever is left at exit. When
  * idle a line is out at the end of its turn of the event loop (a `setImmediate`); lines that come within
  * COALESCE_MS of the last write wait for the rest of that window and go together (a `setTimeout`), or as
- * soon as the 64 KiB batch is full. Under load a write then carries hundreds of requests' lines: a request's info line
- * costs ~0.5 µs instead of ~3 µs with a write every turn (bench/RESULTS.md). Synchronous, so nothing
- * waits on an asynchronous flush at exit; a closed reader (`npm start | head`) drops the rest quietly —
+ * soon as the 64 KiB batch is full. Under load a write then carries hundreds of requests' lines rather
+ * than the few of one turn (bench/RESULTS.md). Synchronous, so nothing waits on an asynchronous flush at exit; a closed reader (`npm start | head`) drops the rest quietly —
  * sonic-boom's `flushSync` would retry EPIPE forever. A `kill -9` loses at most the last COALESCE_MS of
  * lines.
  */
