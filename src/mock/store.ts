@@ -55,6 +55,8 @@ export async function openJsonStore(options: { file: string; seedFile: string })
     state = load(file, existing)
   }
   const { index } = state
+  // A file in another layout is read whole, its records kept as objects: frozen like every record handed out.
+  for (const entry of index.values()) if (typeof entry !== 'number') deepFrozen(entry)
   await assertWritable(file, existing !== undefined)
 
   // lowdb's Node adapters write through steno's Writer, which writes `.<name>.tmp` beside the file and

@@ -65,6 +65,13 @@ describe('openJsonStore: creating and loading', () => {
     await writeFile(file, JSON.stringify({ users }, null, 2))
     const store = await openJsonStore({ file, seedFile })
     expect(await store.list({ offset: 0, limit: 10 })).toEqual({ total: 2, users })
+    // Read whole, its records are kept as objects: frozen, so no caller changes the store through one.
+    const found = (await store.find('usr_a')) as { name?: string }
+    expect(Object.isFrozen(found)).toBe(true)
+    expect(() => {
+      found.name = 'Mallory'
+    }).toThrow(TypeError)
+    expect(await store.find('usr_a')).toEqual(users[0])
   })
 
   it('accepts records that need zod to decide (simulate, long unicode tokens) and the empty store', async () => {
