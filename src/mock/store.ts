@@ -5,7 +5,7 @@ import { DataFile } from 'lowdb/node'
 import type { UserStore as TemplateUserStore } from '../template/user-store.js'
 import { type UserRecord, UserRecordSchema } from './contract.js'
 import { assertWritable, lineText, readIfExists, recordOf, serialise } from './json-store/file-io.js'
-import { describeIssue, load, oneLine, type State, StoreError } from './json-store/load.js'
+import { deepFrozen, describeIssue, load, oneLine, type State, StoreError } from './json-store/load.js'
 
 export { StoreError }
 
@@ -55,8 +55,6 @@ export async function openJsonStore(options: { file: string; seedFile: string })
     state = load(file, existing)
   }
   const { index } = state
-  // A file in another layout is read whole, its records kept as objects: frozen like every record handed out.
-  for (const entry of index.values()) if (typeof entry !== 'number') deepFrozen(entry)
   await assertWritable(file, existing !== undefined)
 
   // lowdb's Node adapters write through steno's Writer, which writes `.<name>.tmp` beside the file and
@@ -172,15 +170,6 @@ export async function openJsonStore(options: { file: string; seedFile: string })
     // The file is in this process: nothing to reach.
     async ping() {},
   }
-}
-
-/** `value` and everything in it made read-only (a user record: its fields and its simulate spec). */
-function deepFrozen<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const inner of Object.values(value)) deepFrozen(inner)
-    Object.freeze(value)
-  }
-  return value
 }
 
 /** Every record valid and every token once, or a StoreError naming the first problem under `file`. */

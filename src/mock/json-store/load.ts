@@ -99,6 +99,15 @@ function grow(array: Float64Array): Float64Array {
   return bigger
 }
 
+/** `value` and everything in it made read-only (a user record: its fields and its simulate spec). */
+export function deepFrozen<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFrozen(inner)
+    Object.freeze(value)
+  }
+  return value
+}
+
 /** Any JSON layout: one JSON.parse of the whole text, every record kept as an object. */
 function loadWhole(file: string, bytes: Buffer): State {
   let data: unknown
@@ -129,7 +138,8 @@ function loadWhole(file: string, bytes: Buffer): State {
         `${file}: ${where}: duplicate token ${token} (also users[${records.indexOf(twin)}])`,
       )
     }
-    index.set(user.userToken, user)
+    // Kept as objects and handed out as they are (store.ts): frozen, so no caller changes the store.
+    index.set(user.userToken, deepFrozen(user))
   }
   const none = new Float64Array(0)
   return { bytes: Buffer.alloc(0), starts: none, ends: none, index }
