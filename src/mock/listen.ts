@@ -1,6 +1,5 @@
 import type { Server } from 'node:http'
 import { ConfigError } from './config-error.js'
-import { hostPort } from './startup-log.js'
 
 // Listening on a port, shared by the server (main.ts) and the integrator examples (src/examples/).
 
@@ -69,6 +68,11 @@ function listenError(
 
 /** A URL a local client can open: 0.0.0.0 and :: shown as 127.0.0.1, IPv6 in brackets. */
 export function reachableUrl(host: string, port: number, path: string): string {
-  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
-  return `http://${shown}:${port}${path}`
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
+  return `http://${hostPort(shown, port)}${path}`
+}
+
+/** `0.0.0.0:3000`, `[::1]:3000`. */
+export function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`
 }

@@ -3,14 +3,14 @@ import { createServer, type Server } from 'node:http'
 import { sign } from '../template/signature.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { createEndpointApp } from './endpoint.js'
-import { listen, reachableUrl, SERVER_OPTIONS } from './listen.js'
+import { hostPort, listen, reachableUrl, SERVER_OPTIONS } from './listen.js'
 import { createServerLogger, type Logger } from './log.js'
 import { maskUrl } from './mask-url.js'
 import { EngineStartError, type Readiness } from './readiness.js'
 import { ensureSecret } from './secret.js'
 import { createSharedState } from './shared-state.js'
 import { fillDefaults, isDown, type Simulation } from './simulation/scenarios.js'
-import { hostPort, logStartup } from './startup-log.js'
+import { logStartup } from './startup-log.js'
 import { openJsonStore, StoreError, type UserStore } from './store.js'
 
 // The composition root and the only file with top-level effects: read the configuration, open the
@@ -70,9 +70,7 @@ async function main(): Promise<void> {
   // SIMULATE=down:N on a fixed port: the port opens N ms after start (with PORT=0 it listens first, to
   // learn its port, and closes at once).
   const opensLater = isDown(startup) && config.port !== 0
-  const port = opensLater
-    ? config.port
-    : await listen(endpointServer, config.port, config.host, { port: 'PORT', host: 'HOST' })
+  const port = opensLater ? config.port : await listen(endpointServer, config.port, config.host)
   const endpointUrl = reachableUrl(config.host, port, config.endpointPath)
   downtime.attach(endpointServer, { port, host: config.host })
   if (isDown(startup)) downtime.start(startup.durationMs)

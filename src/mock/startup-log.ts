@@ -44,8 +44,3 @@ export function logStartup(logger: Logger, facts: StartupFacts): void {
     logger.info({ count: secret.count }, 'signing secret from TALKI_SECRET (not shown)')
   }
 }
-
-/** `0.0.0.0:3000`, `[::1]:3000`. */
-export function hostPort(host: string, port: number): string {
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`
-}
