@@ -55,7 +55,7 @@ export function checkAnswerBody(body: Buffer): AnswerVerdict {
   return { ok: true, profile: result.data, ignoredKeys }
 }
 
-export function isJsonContentType(value: string | undefined): boolean {
+function isJsonContentType(value: string | undefined): boolean {
   return value !== undefined && /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(value.trim())
 }
 

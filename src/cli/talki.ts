@@ -1,8 +1,8 @@
 // What Talki sends and how long it waits: the one home of the request the CLI plays.
 
-/** Talki's deadline for an answer (vendor page: "must respond within 5 seconds"). */
+/** Talki's deadline for an answer: no answer within 5 s counts as down (README: QA guide). */
 export const TALKI_TIMEOUT_MS = 5000
-/** Talki's pause before its one retry (vendor page: "retries once after 3 seconds, then silently skips"). */
+/** Talki's pause before its one retry, after which it skips (README: QA guide). */
 export const TALKI_RETRY_DELAY_MS = 3000
 
 /** The body exactly as Talki builds it: one key, compact JSON. */

@@ -10,7 +10,7 @@ const REDACT = ['secret', 'secrets', 'signature', 'authorization', 'adminToken']
 /** The batch's size: when a line might not fit, what waits is written first. */
 const BATCH_BYTES = 64 * 1024
 /** Lines that come sooner than this after a write wait out the rest of it and go together (under load). */
-export const COALESCE_MS = 20
+const COALESCE_MS = 20
 const EAGAIN_PAUSE = new Int32Array(new SharedArrayBuffer(4))
 
 /**
@@ -142,7 +142,7 @@ export async function createServerLogger(level: string, format: LogFormat | unde
 const HEADLINE_KEYS = ['address', 'url', 'file', 'engine', 'users']
 
 /** `endpoint listening on 0.0.0.0:3000 — http://127.0.0.1:3000/talki/customer`, from the line's fields. */
-export function headline(log: Record<string, unknown>, messageKey: string): string {
+function headline(log: Record<string, unknown>, messageKey: string): string {
   const field = (key: string) => (typeof log[key] === 'string' ? (log[key] as string) : undefined)
   const address = field('address')
   const url = field('url')

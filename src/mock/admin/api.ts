@@ -38,7 +38,7 @@ export type ApiDeps = {
 export const UserRecordInputSchema = UserRecordSchema.extend({ userToken: UserTokenSchema.optional() })
 
 /**
- * PATCH /api/users/:token: an RFC 7396 merge patch of the record (`null` removes a key, objects such as
+ * PATCH /api/users/:token: a JSON merge patch of the record (merge-patch.ts) (`null` removes a key, objects such as
  * `fields` merge key by key). What it must make is checked on the result, as a UserRecordInput.
  */
 export const UserRecordPatchSchema = z

@@ -1,4 +1,4 @@
-// RFC 7396 JSON Merge Patch: an object patch merges key by key, `null` removes a key, anything else
+// JSON Merge Patch (README: Admin API, `PATCH /api/users/:token`): an object patch merges key by key, `null` removes a key, anything else
 // replaces the target whole (arrays included).
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }

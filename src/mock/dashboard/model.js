@@ -6,7 +6,7 @@
 // written here: a spec is filled from the catalogue the server answers at GET /api/scenarios.
 
 export const TALKI_TIMEOUT_MS = 5000
-export const TALKI_RETRY_MS = 3000
+const TALKI_RETRY_MS = 3000
 
 /**
  * @typedef {{ name: string, type: string, minimum?: number, maximum?: number, default?: unknown, values?: unknown[], description?: string }} Parameter
@@ -31,7 +31,7 @@ export const TALKI_RETRY_MS = 3000
 // Words
 
 /** `10 s`, `4500 ms`. @param {number} ms */
-export function shortMs(ms) {
+function shortMs(ms) {
   return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`
 }
 
@@ -290,7 +290,7 @@ export function talkiFetch(spec, timing = {}) {
  * @param {Fetch} fetch
  * @returns {Verdict}
  */
-export function verdictOf(fetch) {
+function verdictOf(fetch) {
   const [first, retry] = fetch.tries
   if (!first) return { tone: 'good', text: 'Talki would show this' }
   const unusable = (/** @type {Meeting} */ m) => `${m.text}: the operator sees no customer data, or an error`
