@@ -124,7 +124,7 @@ function showOverride(override: Override) {
 export function createApiRouter(deps: ApiDeps): express.Router {
   const { store, requestLog, logger } = deps
   const control = 'control' in deps ? deps.control : localControl(deps.simulation, deps.downtime, requestLog)
-  const heartbeatMs = deps.heartbeatMs ?? 15_000
+  const heartbeatMs = deps.heartbeatMs ?? HEARTBEAT_MS
   // Exact paths, as the document writes them: `/api/users/` or `/API/users` is not one of them.
   const api = express.Router({ caseSensitive: true, strict: true })
   const catalogue = scenarioCatalogue()
@@ -232,7 +232,10 @@ async function readSeed(seedFile: string, logger: Logger): Promise<UserRecord[]>
 
 /** Past this many unread bytes a stream is a client that stopped reading: it is cut, not buffered. */
 const MAX_BUFFERED_BYTES = 1 << 20
-const MAX_STREAMS = 64
+/** Request-log streams open at once, at most (the next one is refused 503 too_many_streams). */
+export const MAX_STREAMS = 64
+/** A comment line this often keeps an idle request-log stream open through proxies. */
+export const HEARTBEAT_MS = 15_000
 
 function streamRequests(
   req: Request,

@@ -6,8 +6,8 @@ import type { Logger } from '../log.js'
 import { failingEngines, type Readiness, StoreUnavailable } from '../readiness.js'
 import { StoreError } from '../store.js'
 import { type ApiDeps, createApiRouter } from './api.js'
-import { jsonBody } from './json-body.js'
-import { buildOpenApiDocument, type OpenApiDocument } from './openapi.js'
+import { ADMIN_BODY_LIMIT, jsonBody } from './json-body.js'
+import { buildOpenApiDocument, methodsOf, type OpenApiDocument } from './openapi.js'
 import { invalidRequest, Refusal } from './refusal.js'
 
 export type AdminDeps = ApiDeps & {
@@ -22,7 +22,6 @@ export type AdminDeps = ApiDeps & {
 
 // Resolves to src/mock/dashboard/ from src/mock/admin (tsx) and from dist/mock/admin (built) alike: no copy step.
 const DASHBOARD_DIR = fileURLToPath(new URL('../../../src/mock/dashboard/', import.meta.url))
-const BODY_LIMIT = 1024 * 1024
 const STREAM_PATH = '/requests/stream'
 
 export function createAdminApp(deps: AdminDeps): express.Express {
@@ -66,7 +65,7 @@ export function createAdminApp(deps: AdminDeps): express.Express {
       next()
     },
     bearerAuth(deps.adminToken),
-    jsonBody(BODY_LIMIT),
+    jsonBody(ADMIN_BODY_LIMIT),
     createApiRouter(deps),
   )
   app.get('/api/openapi.json', (_req, res) => {
@@ -106,9 +105,7 @@ function methodNotAllowed(document: OpenApiDocument, endpointPath: string) {
     .filter(([path]) => path !== endpointPath)
     .map(([path, item]) => ({
       pattern: new RegExp(`^${path.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`),
-      allow: Object.keys(item)
-        .filter((key) => HTTP_METHODS.has(key))
-        .map((key) => key.toUpperCase()),
+      allow: methodsOf(item),
     }))
   return (req: Request, res: Response, next: NextFunction) => {
     const route = routes.find((r) => r.pattern.test(req.path))
@@ -122,8 +119,6 @@ function methodNotAllowed(document: OpenApiDocument, endpointPath: string) {
       )
   }
 }
-
-const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'])
 
 /**
  * `Authorization: Bearer <token>` on every /api call when a token is configured; the SSE stream may

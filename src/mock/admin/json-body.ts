@@ -17,6 +17,9 @@ function mediaTypeFor(method: string): string {
   return method === 'PATCH' ? MERGE_PATCH : 'application/json'
 }
 
+/** The largest body an admin call reads: 1 MiB, far above any user record or override. */
+export const ADMIN_BODY_LIMIT = 1024 * 1024
+
 export function jsonBody(limit: number) {
   return async (req: Request, _res: Response, next: NextFunction) => {
     req.body = undefined

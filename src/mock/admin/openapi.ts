@@ -15,6 +15,8 @@ import {
   SimulationSpecSchema,
 } from '../simulation/scenarios.js'
 import {
+  HEARTBEAT_MS,
+  MAX_STREAMS,
   RequestListQuerySchema,
   RequestListSchema,
   ResetRequestSchema,
@@ -24,7 +26,7 @@ import {
   UserRecordInputSchema,
   UserRecordPatchSchema,
 } from './api.js'
-import { MERGE_PATCH } from './json-body.js'
+import { ADMIN_BODY_LIMIT, MERGE_PATCH } from './json-body.js'
 import { ADMIN_ERRORS, type AdminErrorCode, AdminErrorSchema } from './refusal.js'
 import { FindingsSchema, RequestLogEntrySchema } from './request-log.js'
 import { ScenarioCatalogueSchema } from './scenario-catalogue.js'
@@ -100,9 +102,9 @@ const REFUSALS: Record<AdminErrorCode, string> = {
   not_found: 'not_found: no such path',
   user_not_found: 'user_not_found: no user has this token',
   method_not_allowed: 'method_not_allowed: the path does not answer this method (see Allow)',
-  payload_too_large: 'payload_too_large: the body is over 1 MB',
+  payload_too_large: `payload_too_large: the body is over ${ADMIN_BODY_LIMIT / 1024 / 1024} MB`,
   unsupported_media_type: 'unsupported_media_type: the body is not of the media type the operation takes',
-  too_many_streams: 'too_many_streams: 64 streams are open already',
+  too_many_streams: `too_many_streams: ${MAX_STREAMS} streams are open already`,
   internal_error: 'internal_error: a fault of the server (logged), never an answer to bad input',
   seed_unreadable: 'seed_unreadable: data/seed.json could not be read or is not valid; nothing was reset',
   store_unavailable:
@@ -180,11 +182,18 @@ function body(name: ComponentName, description: string, mediaType = 'application
   return { required, description, content: { [mediaType]: { schema: ref(name) } } }
 }
 
+const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'])
+
+/** The methods a path item of the document answers, upper case: its 405's `Allow` (app.ts) and sentence. */
+export function methodsOf(item: object): string[] {
+  return Object.keys(item)
+    .filter((key) => HTTP_METHODS.has(key))
+    .map((key) => key.toUpperCase())
+}
+
 /** The sentence each path item carries about the methods it does not answer. */
 function otherMethods(item: Record<string, unknown>): string {
-  const allow = Object.keys(item)
-    .filter((key) => key !== 'parameters' && key !== 'servers')
-    .map((key) => key.toUpperCase())
+  const allow = methodsOf(item)
   return `Any other method (HEAD and OPTIONS included): 405 method_not_allowed with Allow: ${allow.join(', ')} (see components.responses.MethodNotAllowed).`
 }
 
@@ -385,7 +394,7 @@ export function buildOpenApiDocument(options: { endpointPath: string; tokenField
             'Server-sent events: one `data: <RequestLogEntry JSON>` per request as it completes',
             {
               '200': {
-                description: 'An event stream; a comment line every 15 s keeps it open',
+                description: `An event stream; a comment line every ${HEARTBEAT_MS / 1000} s keeps it open`,
                 content: { 'text/event-stream': { schema: { type: 'string' } } },
               },
             },
