@@ -41,7 +41,7 @@ export interface Summary {
 }
 
 /** The median of the known values: a run with no answers has NaN percentiles and is left out. */
-function median(values: readonly number[]): number {
+export function median(values: readonly number[]): number {
   const sorted = values.filter((value) => !Number.isNaN(value)).sort((a, b) => a - b)
   if (sorted.length === 0) return Number.NaN
   const middle = Math.floor(sorted.length / 2)

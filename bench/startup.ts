@@ -6,12 +6,12 @@
 
 import { spawn } from 'node:child_process'
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import os from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { machineLines, writeResults } from './report.js'
+import { machineLines, median, writeResults } from './report.js'
+import { freePort } from './targets.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const SECRET = 'bench-startup-secret-5d1e'
@@ -33,17 +33,6 @@ const TICKS_PER_S = 100
 const { values } = parseArgs({ options: { rounds: { type: 'string' }, 'skip-results': { type: 'boolean' } } })
 const rounds = Number(values.rounds ?? 10)
 const say = (line: string) => process.stderr.write(`bench:startup: ${line}\n`)
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolvePort(port))
-    })
-  })
-}
 
 /** Wall time from spawn to exit, CPU time (when GNU time is there) and what it printed; the exit code must be 0. */
 function timeToExit(
@@ -153,13 +142,6 @@ function timeToReady(command: string, args: string[], env: NodeJS.ProcessEnv): P
   })
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
-}
 const ms = (value: number) => `${Math.round(value)}`
 const plus = (value: number) => `${value < 0 ? '−' : '+'}${ms(Math.abs(value))}`
 

@@ -109,7 +109,7 @@ export function logTail(file: string, lines = 15): string {
 }
 
 /** A port that was free a moment ago: the same for every target, and known before the server logs anything. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolvePort, rejectPort) => {
     const probe = createServer()
     probe.once('error', rejectPort)
