@@ -37,7 +37,7 @@ export const CAROL: UserRecord = {
 }
 
 /** Records what the admin API asked of the endpoint's downtime. */
-export function fakeDowntime() {
+function fakeDowntime() {
   const calls: string[] = []
   let until: number | null = null
   return {
@@ -60,7 +60,7 @@ export function fakeDowntime() {
 }
 
 /** A RequestLog that counts its subscribers, to see the SSE stream let go. */
-export class CountingLog extends RequestLog {
+class CountingLog extends RequestLog {
   subscribers = 0
   override subscribe(subscriber: (entry: RequestLogEntry) => void): () => void {
     this.subscribers++
