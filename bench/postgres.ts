@@ -1,4 +1,4 @@
-import { readStoreFile } from '../src/mock/store.js'
+import { readStoreFile } from '../src/mock/users/store.js'
 import { createPostgresPool, ensureUsersTable } from '../src/template/postgres-store.js'
 import { type PostgresServer, startPostgres } from '../test/engines/postgres.js'
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { loadConfig } from '../src/mock/config.js'
+import { loadConfig } from '../src/mock/runtime/config.js'
 import { ROOT } from './process.js'
 
 // compose.yaml kept honest without a Docker engine: every file it names exists, the image runs what the

@@ -2,9 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import type { UserRecord } from '../src/mock/contract.js'
-import { createLogger, type Logger } from '../src/mock/log.js'
-import type { UserStore } from '../src/mock/store.js'
+import { createLogger, type Logger } from '../src/mock/runtime/log.js'
+import type { UserRecord } from '../src/mock/users/record.js'
+import type { UserStore } from '../src/mock/users/store.js'
 import { sign } from '../src/template/signature.js'
 
 // Shared fixtures. TEST_SECRET's known answers are written beside the tests that use them, computed with
@@ -105,9 +105,9 @@ export async function startStack(
   const { createServer } = await import('node:http')
   const { createAdminApp } = await import('../src/mock/admin/app.js')
   const { checkedApp } = await import('./contract.js')
-  const { createEndpointApp } = await import('../src/mock/endpoint.js')
-  const { createSharedState } = await import('../src/mock/shared-state.js')
-  const { openJsonStore } = await import('../src/mock/store.js')
+  const { createEndpointApp } = await import('../src/mock/endpoint/app.js')
+  const { createSharedState } = await import('../src/mock/state/memory.js')
+  const { openJsonStore } = await import('../src/mock/users/store.js')
   const { fileURLToPath } = await import('node:url')
 
   const dir = await mkdtemp(join(tmpdir(), 'talki-stack-'))
@@ -117,7 +117,7 @@ export async function startStack(
   const store =
     options.databaseUrl === undefined
       ? await openJsonStore({ file: join(dir, 'db.json'), seedFile })
-      : await (await import('../src/mock/postgres-users.js')).openPostgresStore({
+      : await (await import('../src/mock/users/postgres-users.js')).openPostgresStore({
           url: options.databaseUrl,
           seedFile,
           lookupTimeoutMs: 4000,

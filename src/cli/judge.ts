@@ -1,4 +1,4 @@
-import { type Profile, ProfileSchema } from '../mock/contract.js'
+import { type Profile, ProfileSchema } from '../contract/profile.js'
 import { bodyPreview, type HttpAnswer, type NetworkError } from './http.js'
 import { TALKI_TIMEOUT_MS } from './talki.js'
 

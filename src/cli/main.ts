@@ -3,9 +3,9 @@ import { readFileSync, realpathSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { ConfigError } from '../mock/config-error.js'
-import { readSecretFile, secretFilePath } from '../mock/secret.js'
-import { DEFAULT_SEED_OPTIONS } from '../mock/seed-options.js'
+import { ConfigError } from '../mock/runtime/config-error.js'
+import { readSecretFile, secretFilePath } from '../mock/runtime/secret.js'
+import { DEFAULT_SEED_OPTIONS } from '../mock/users/seed-options.js'
 import { sign } from '../template/signature.js'
 import { NetworkError } from './http.js'
 import type { Output } from './send.js'
@@ -316,9 +316,9 @@ async function seedCommand(args: string[], io: Io): Promise<number> {
 }
 
 /** seed.ts needs faker, a development dependency: `undefined` when an installed package lacks it. */
-async function importSeed(): Promise<typeof import('../mock/seed.js') | undefined> {
+async function importSeed(): Promise<typeof import('../mock/users/seed.js') | undefined> {
   try {
-    return await import('../mock/seed.js')
+    return await import('../mock/users/seed.js')
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException
     if (code === 'ERR_MODULE_NOT_FOUND' && message.includes('@faker-js/faker')) return undefined

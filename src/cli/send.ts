@@ -1,4 +1,4 @@
-import type { Profile } from '../mock/contract.js'
+import type { Profile } from '../contract/profile.js'
 import { sign } from '../template/signature.js'
 import { bodyPreview, type HttpAnswer, NetworkError, post } from './http.js'
 import { checkAnswerBody, judgeGood } from './judge.js'

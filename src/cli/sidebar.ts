@@ -1,4 +1,4 @@
-import type { Profile } from '../mock/contract.js'
+import type { Profile } from '../contract/profile.js'
 
 // The operator's ticket sidebar, drawn in a terminal: name as the header, email, plan as a coloured
 // badge, then `fields` as a key/value list — the vendor page's description of what Talki shows.

@@ -1,5 +1,5 @@
 import Fastify from 'fastify'
-import { SERVER_OPTIONS } from '../mock/listen.js'
+import { SERVER_OPTIONS } from '../mock/runtime/listen.js'
 import { fastifyCustomerRoute } from '../template/fastify.js'
 import { ANSWER_HEADERS, answers } from '../template/protocol.js'
 import type { StartExample } from './serve.js'

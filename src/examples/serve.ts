@@ -1,5 +1,5 @@
 import { createServer, type RequestListener, type Server } from 'node:http'
-import { listen, SERVER_OPTIONS } from '../mock/listen.js'
+import { listen, SERVER_OPTIONS } from '../mock/runtime/listen.js'
 import type { EndpointOptions } from '../template/customer-route.js'
 
 /** What every example is started with: the template's options, plus where to listen. */

@@ -1,5 +1,5 @@
-import type { ExampleConfig } from '../mock/config.js'
-import { readStoreFile } from '../mock/store.js'
+import type { ExampleConfig } from '../mock/runtime/config.js'
+import { readStoreFile } from '../mock/users/store.js'
 import { createMapStore } from '../template/map-store.js'
 import type { UserRecord } from '../template/protocol.js'
 import type { UserStore } from '../template/user-store.js'
@@ -20,8 +20,8 @@ export async function openExampleStore(config: ExampleConfig): Promise<ExampleSt
   if (config.databaseUrl !== undefined) {
     // Loaded only when used: an example on the Map store never loads pg.
     const { createPostgresStore, ensureUsersTable } = await import('../template/postgres-store.js')
-    const { connectPostgres } = await import('../mock/postgres-users.js')
-    const { maskUrl } = await import('../mock/mask-url.js')
+    const { connectPostgres } = await import('../mock/users/postgres-users.js')
+    const { maskUrl } = await import('../mock/runtime/mask-url.js')
     const pool = await connectPostgres({ url: config.databaseUrl, lookupTimeoutMs: config.lookupTimeoutMs })
     try {
       const inserted = await ensureUsersTable(pool, users)

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http'
 import { createAdaptorServer } from '@hono/node-server'
-import { SERVER_OPTIONS } from '../mock/listen.js'
+import { SERVER_OPTIONS } from '../mock/runtime/listen.js'
 import { createWebHandler } from '../template/web.js'
 import { type StartExample, serveNodeServer } from './serve.js'
 

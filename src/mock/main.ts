@@ -1,17 +1,17 @@
 #!/usr/bin/env node
 import { createServer, type Server } from 'node:http'
 import { sign } from '../template/signature.js'
-import { type Config, ConfigError, loadConfig } from './config.js'
-import { createEndpointApp } from './endpoint.js'
-import { hostPort, listen, reachableUrl, SERVER_OPTIONS } from './listen.js'
-import { createServerLogger, type Logger } from './log.js'
-import { maskUrl } from './mask-url.js'
-import { EngineStartError, type Readiness } from './readiness.js'
-import { ensureSecret } from './secret.js'
-import { createSharedState } from './shared-state.js'
+import { createEndpointApp } from './endpoint/app.js'
+import { type Config, ConfigError, loadConfig } from './runtime/config.js'
+import { hostPort, listen, reachableUrl, SERVER_OPTIONS } from './runtime/listen.js'
+import { createServerLogger, type Logger } from './runtime/log.js'
+import { maskUrl } from './runtime/mask-url.js'
+import { EngineStartError, type Readiness } from './runtime/readiness.js'
+import { ensureSecret } from './runtime/secret.js'
+import { logStartup } from './runtime/startup-log.js'
 import { fillDefaults, isDown, type Simulation } from './simulation/scenarios.js'
-import { logStartup } from './startup-log.js'
-import { openJsonStore, StoreError, type UserStore } from './store.js'
+import { createSharedState } from './state/memory.js'
+import { openJsonStore, StoreError, type UserStore } from './users/store.js'
 
 // The composition root and the only file with top-level effects: read the configuration, open the
 // store, start both servers, and stop them cleanly on SIGTERM/SIGINT.
@@ -154,7 +154,7 @@ async function openStore(config: Config, logger: Logger): Promise<UserStore> {
     return openJsonStore({ file: config.dataFile, seedFile: config.seedFile })
   }
   // Loaded only when used: the embedded default never loads pg.
-  const { openPostgresStore } = await import('./postgres-users.js')
+  const { openPostgresStore } = await import('./users/postgres-users.js')
   const store = await openPostgresStore({ ...config, url: config.databaseUrl, logger })
   logger.info({ database: maskUrl(config.databaseUrl) }, 'users in PostgreSQL')
   return store
@@ -184,8 +184,8 @@ async function sharedInRedis(
   onReopen: () => void,
 ) {
   // Loaded only when used: the embedded default never loads the Redis client.
-  const { connectRedis } = await import('./redis/connect.js')
-  const { openRedisState } = await import('./redis/state.js')
+  const { connectRedis } = await import('./state/redis/connect.js')
+  const { openRedisState } = await import('./state/redis/state.js')
   const redis = await connectRedis(url, logger)
   const shared = await openRedisState({
     ...redis,

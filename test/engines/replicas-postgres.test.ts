@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { UserRecord } from '../../src/mock/contract.js'
+import type { UserRecord } from '../../src/mock/users/record.js'
 import {
   buildWithSeed,
   freePort,

@@ -3,8 +3,8 @@ import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { RequestLogEntry } from '../../src/mock/admin/request-log.js'
-import type { UserRecord } from '../../src/mock/contract.js'
+import type { RequestLogEntry } from '../../src/mock/state/request-log.js'
+import type { UserRecord } from '../../src/mock/users/record.js'
 import {
   build,
   freePort,

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { UserRecord } from '../../src/mock/contract.js'
+import type { UserRecord } from '../../src/mock/users/record.js'
 import { sign } from '../../src/template/signature.js'
 import {
   build,

@@ -1,6 +1,6 @@
 import autocannon from 'autocannon'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { UserRecord } from '../../src/mock/contract.js'
+import type { UserRecord } from '../../src/mock/users/record.js'
 import { sign } from '../../src/template/signature.js'
 import { killAll, sleep } from '../process.js'
 import { TEST_SECRET } from '../support.js'

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { UserRecord } from '../../src/mock/contract.js'
+import type { UserRecord } from '../../src/mock/users/record.js'
 import { killAll, postToken, sleep } from '../process.js'
 import { ALICE, signedRequest } from '../support.js'
 import { type DataDir, dataDir, figure, percentile, type Running, round, start } from './stress.js'

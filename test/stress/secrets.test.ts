@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { UserRecord } from '../../src/mock/contract.js'
+import type { UserRecord } from '../../src/mock/users/record.js'
 import { sign } from '../../src/template/signature.js'
 import { killAll, post, sleep } from '../process.js'
 import { ALICE } from '../support.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { UserRecord } from '../../src/mock/contract.js'
+import type { UserRecord } from '../../src/mock/users/record.js'
 import { type CustomerRouteOptions, createCustomerRoute } from '../../src/template/customer-route.js'
 import { sign, verifySignature } from '../../src/template/signature.js'
 import { ALICE, memoryStore, SECOND_SECRET, signedRequest, TEST_SECRET } from '../support.js'

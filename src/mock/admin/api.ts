@@ -1,20 +1,21 @@
 import express, { type Request, type Response } from 'express'
 import { z } from 'zod'
-import { type UserRecord, UserRecordSchema, UserTokenSchema } from '../contract.js'
-import type { Logger } from '../log.js'
+import { UserTokenSchema } from '../../contract/profile.js'
+import type { Logger } from '../runtime/log.js'
 import type { Override, SimulationState } from '../simulation/choose.js'
-import { localControl, type SimulationControl, type SimulationView } from '../simulation/control.js'
-import type { Downtime } from '../simulation/downtime.js'
 import {
   FilledOverrideSchema,
   FilledSimulationSchema,
   OverrideSpecSchema,
   splitOverride,
 } from '../simulation/scenarios.js'
-import { readStoreFile, type UserStore } from '../store.js'
+import { localControl, type SimulationControl, type SimulationView } from '../state/control.js'
+import type { Downtime } from '../state/downtime.js'
+import { RequestLogEntrySchema, type RequestLogStore } from '../state/request-log.js'
+import { type UserRecord, UserRecordSchema } from '../users/record.js'
+import { readStoreFile, type UserStore } from '../users/store.js'
 import { mergePatch } from './merge-patch.js'
 import { invalidRequest, parseOrRefuse, Refusal } from './refusal.js'
-import { RequestLogEntrySchema, type RequestLogStore } from './request-log.js'
 import { scenarioCatalogue } from './scenario-catalogue.js'
 
 // The admin API (README "Admin API"). Every input (body, path token, query) goes through zod before anything is

@@ -1,19 +1,20 @@
 import { z } from 'zod'
-import { SIGNATURE_GRAMMAR } from '../../template/protocol.js'
 import {
   customerRequestSchema,
   ErrorBodySchema,
   ProfileSchema,
-  UserRecordSchema,
   UserTokenSchema,
-} from '../contract.js'
-import { EnginesSchema, ReadySchema } from '../readiness.js'
+} from '../../contract/profile.js'
+import { SIGNATURE_GRAMMAR } from '../../template/protocol.js'
+import { EnginesSchema, ReadySchema } from '../runtime/readiness.js'
 import {
   FilledOverrideSchema,
   FilledSimulationSchema,
   OverrideSpecSchema,
   SimulationSpecSchema,
 } from '../simulation/scenarios.js'
+import { FindingsSchema, RequestLogEntrySchema } from '../state/request-log.js'
+import { UserRecordSchema } from '../users/record.js'
 import {
   HEARTBEAT_MS,
   MAX_STREAMS,
@@ -28,7 +29,6 @@ import {
 } from './api.js'
 import { ADMIN_BODY_LIMIT, MERGE_PATCH } from './json-body.js'
 import { ADMIN_ERRORS, type AdminErrorCode, AdminErrorSchema } from './refusal.js'
-import { FindingsSchema, RequestLogEntrySchema } from './request-log.js'
 import { ScenarioCatalogueSchema } from './scenario-catalogue.js'
 
 // The OpenAPI 3.1 document of the endpoint and the admin API. Paths, operations and status codes are

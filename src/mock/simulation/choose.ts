@@ -1,5 +1,16 @@
-import type { UserRecord } from '../contract.js'
-import { fillDefaults, isDown, type PlainScenario, type Sequence, type Simulation } from './scenarios.js'
+import {
+  fillDefaults,
+  isDown,
+  type PlainScenario,
+  type Sequence,
+  type Simulation,
+  type SimulationSpec,
+} from './scenarios.js'
+
+/** What the chooser reads of a stored user: only the user's own scenario (src/mock/users/record.ts). */
+export interface UserWithScenario {
+  readonly simulate?: SimulationSpec | undefined
+}
 
 // Picks the scenario for one request (README: QA guide). Pure: time and randomness come from the input, and
 // the only thing it changes is the state object it is given (override count, sequence cursors).
@@ -68,7 +79,7 @@ export function resetSimulation(state: SimulationState): void {
 }
 
 export function chooseScenario(
-  input: { token: string; user: UserRecord | undefined; now: number; random: () => number },
+  input: { token: string; user: UserWithScenario | undefined; now: number; random: () => number },
   state: SimulationState,
 ): Decision {
   const { token, user, now } = input
@@ -102,7 +113,7 @@ export function chooseScenario(
 }
 
 /** The user's own `simulate`, defaults filled, or null. */
-export function userSimulation(user: UserRecord): Simulation | null {
+export function userSimulation(user: UserWithScenario): Simulation | null {
   return user.simulate === undefined ? null : fillDefaults(user.simulate)
 }
 

@@ -3,15 +3,15 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAdminApp } from '../../../src/mock/admin/app.js'
-import { RequestLog } from '../../../src/mock/admin/request-log.js'
-import type { UserRecord } from '../../../src/mock/contract.js'
 import {
   createSimulationState,
   type SimulationState,
   setOverride,
 } from '../../../src/mock/simulation/choose.js'
 import { fillDefaults } from '../../../src/mock/simulation/scenarios.js'
-import { openJsonStore } from '../../../src/mock/store.js'
+import { RequestLog } from '../../../src/mock/state/request-log.js'
+import type { UserRecord } from '../../../src/mock/users/record.js'
+import { openJsonStore } from '../../../src/mock/users/store.js'
 import { type CheckedApp, checkedApp } from '../../contract.js'
 import { ALICE, capturedLogger, tempDataDir } from '../../support.js'
 import { sendRaw } from './harness.js'

@@ -4,7 +4,7 @@ import {
   RequestLog,
   type RequestLogEntry,
   RequestLogEntrySchema,
-} from '../../../src/mock/admin/request-log.js'
+} from '../../../src/mock/state/request-log.js'
 
 function completed(token: string | null, startedAt: number, endedAt = startedAt + 10): CompletedRequest {
   return {

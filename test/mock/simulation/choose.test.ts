@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import type { UserRecord } from '../../../src/mock/contract.js'
 import {
   CURSORS_AFTER_SWEEP,
   chooseScenario,
@@ -12,6 +11,7 @@ import {
   setOverride,
 } from '../../../src/mock/simulation/choose.js'
 import { fillDefaults, type SimulationSpec } from '../../../src/mock/simulation/scenarios.js'
+import type { UserRecord } from '../../../src/mock/users/record.js'
 
 const noRandom = () => {
   throw new Error('random() must not be called here')

@@ -1,0 +1,217 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express'
+import { createCustomerRoute, type Outcome } from '../../template/customer-route.js'
+import { readBody } from '../../template/node-handler.js'
+import { MAX_TOKEN_LENGTH } from '../../template/protocol.js'
+import { verifySignature } from '../../template/signature.js'
+import type { Logger } from '../runtime/log.js'
+import { respond, SECURITY_HEADERS } from '../runtime/respond.js'
+import {
+  type ChosenScenario,
+  chooseScenario,
+  type Decision,
+  type SimulationState,
+} from '../simulation/choose.js'
+import type { Downtime } from '../state/downtime.js'
+import type { Findings, RequestLogStore } from '../state/request-log.js'
+import type { UserRecord } from '../users/record.js'
+import type { UserStore } from '../users/store.js'
+import { CUT_BY_SERVER, performScenario } from './perform.js'
+import { findSignatureClues } from './signature-findings.js'
+
+export interface EndpointDeps {
+  endpointPath: string
+  tokenField: string
+  secrets: readonly string[]
+  bodyLimit: number
+  lookupTimeoutMs: number
+  store: Pick<UserStore, 'find'>
+  logger: Logger
+  /** QA's failure simulation and request log; an integrator's copy leaves these out. */
+  simulation?: SimulationState
+  /**
+   * Instead of `simulation`: the state shared through Redis, which answers at once from its local copy or
+   * after one round trip (a counter moved); rejects when Redis is unavailable.
+   */
+  decide?: (input: {
+    token: string
+    user: UserRecord | undefined
+    now: number
+    random: () => number
+  }) => Decision | Promise<Decision>
+  downtime?: Pick<Downtime, 'start' | 'isDown'>
+  requestLog?: RequestLogStore
+  hanging?: Set<Socket>
+  random?: () => number
+  /** Middleware run before the route, for every request (the faster path below then stays off). */
+  middleware?: RequestHandler[]
+}
+
+const STORE_UNAVAILABLE = {
+  status: 503,
+  body: { error: 'store_unavailable' },
+  headers: { 'Retry-After': '3' },
+} as const
+
+/** Talki's POST: size → encoding → the customer route → the simulation → the answer, logged once. */
+function createCustomerHandler(deps: EndpointDeps) {
+  const answerCustomerRequest = createCustomerRoute({
+    verify: (body, header) => verifySignature(body, header, deps.secrets),
+    store: deps.store,
+    tokenField: deps.tokenField,
+    lookupTimeoutMs: deps.lookupTimeoutMs,
+  })
+  const hanging = deps.hanging ?? new Set<Socket>()
+  const random = deps.random ?? Math.random
+  const downtime = deps.downtime ?? { start: () => {} }
+  const logRequests = deps.logger.isLevelEnabled('info')
+
+  return async function handleCustomerRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const startedAt = performance.now()
+    const arrivedAt = Date.now()
+    let outcome: Outcome<UserRecord> | undefined
+    let scenario: ChosenScenario | null = null
+    let findings: Findings | null = null
+    let peekedToken: string | null = null
+
+    // 'close' comes once, whatever happened: answered, cut by a scenario, or the caller gone.
+    res.on('close', () => {
+      const endedAt = performance.now()
+      const answered = res.writableFinished
+      // A `down` cuts every open connection: those requests were cut by the server, not left by the caller.
+      const cut = (res as { [CUT_BY_SERVER]?: boolean })[CUT_BY_SERVER] || deps.downtime?.isDown === true
+      const gaveUp = !answered && !cut
+      const latencyMs = Math.round((endedAt - startedAt) * 10) / 10
+      const token = outcome?.token ?? peekedToken
+      const status = answered ? res.statusCode : null
+      deps.requestLog?.record({
+        token,
+        verdict: outcome?.verdict ?? null,
+        findings,
+        scenario: scenario?.scenario ?? null,
+        status,
+        latencyMs,
+        callerGaveUpMs: gaveUp ? Math.round(endedAt - startedAt) : null,
+        startedAt,
+        endedAt,
+        arrivedAt,
+      })
+      // The stdout line names only a token whose request verified; the request log (for QA) also shows
+      // the token an unverified request claimed.
+      if (logRequests) {
+        const verified = outcome?.token ?? null
+        deps.logger.info(
+          { token: verified, status, latencyMs, scenario: scenario?.scenario ?? null },
+          'request',
+        )
+      }
+    })
+
+    // Size: read at most BODY_LIMIT bytes (the template's reader); a larger body is refused and the
+    // connection closed.
+    const rawBody = await readBody(req, deps.bodyLimit)
+    if (rawBody === undefined) return // the caller left; the close handler logs it
+    if (!(rawBody instanceof Uint8Array)) return respond(res, rawBody)
+
+    const signature = req.headers['x-talki-signature']
+    outcome = await answerCustomerRequest({
+      rawBody,
+      signature,
+      contentEncoding: req.headers['content-encoding'],
+    })
+
+    if (deps.requestLog && outcome.token === undefined && outcome.verdict !== null) {
+      peekedToken = peekToken(rawBody, deps.tokenField)
+      if (outcome.verdict === 'invalid_signature' && typeof signature === 'string') {
+        findings = findSignatureClues(rawBody, signature, deps.secrets)
+      }
+    }
+    // Scenarios apply only to requests that passed the signature and body steps.
+    if (deps.simulation && outcome.token !== undefined && outcome.status !== 503) {
+      const now = Date.now()
+      const decision = chooseScenario(
+        { token: outcome.token, user: outcome.user, now, random },
+        deps.simulation,
+      )
+      scenario = decision?.scenario ?? null
+    } else if (deps.decide && outcome.token !== undefined && outcome.status !== 503) {
+      let decision = deps.decide({ token: outcome.token, user: outcome.user, now: Date.now(), random })
+      if (decision instanceof Promise) {
+        try {
+          decision = await decision
+        } catch {
+          return respond(res, STORE_UNAVAILABLE)
+        }
+      }
+      scenario = decision?.scenario ?? null
+    }
+    performScenario(scenario, outcome, res, { downtime, hanging, random, startedAt })
+  }
+}
+
+export function createEndpointApp(deps: EndpointDeps) {
+  const handleCustomerRequest = createCustomerHandler(deps)
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('etag', false)
+  // The path is matched exactly, as configured: no case folding, no trailing slash.
+  app.set('case sensitive routing', true)
+  app.set('strict routing', true)
+
+  const middleware = deps.middleware ?? []
+  if (middleware.length > 0) app.use(...middleware)
+  app.post(deps.endpointPath, handleCustomerRequest)
+
+  const headers = new Map(SECURITY_HEADERS)
+  app.use((_req, res, next) => {
+    res.setHeaders(headers)
+    next()
+  })
+  app.all(deps.endpointPath, (_req, res) => {
+    res.set('Allow', 'POST').status(405).json({ error: 'method_not_allowed' })
+  })
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found' })
+  })
+  // Last resort: whatever happens, the caller gets JSON, never a stack trace.
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = (error as { status?: unknown }).status
+    const clientError = typeof status === 'number' && status >= 400 && status < 500
+    if (!clientError) deps.logger.error({ err: error }, 'unexpected error')
+    if (res.headersSent) res.destroy()
+    else if (clientError) res.status(status).json({ error: 'bad_request' })
+    else res.status(500).json({ error: 'internal_error' })
+  })
+
+  // The faster path: Talki's POST to the exact path goes straight to the same handler that `app.post`
+  // registers, skipping Express's router and the per-request prototype swap — most of Express's cost for
+  // this route (bench/RESULTS.md). Every other request goes through the app as usual. It is the mock's
+  // own: the template's Express route (src/template/express.ts) is a plain router route. With middleware
+  // given, every request takes the router, so that the middleware runs for the exact path too
+  // (test/mock/endpoint.test.ts shows both paths answer alike).
+  if (middleware.length > 0) return app
+  const express_ = app as unknown as {
+    handle(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void
+  }
+  const route = express_.handle.bind(app)
+  express_.handle = (req, res, next) => {
+    if (req.method === 'POST' && req.url === deps.endpointPath) {
+      handleCustomerRequest(req, res).catch((error: unknown) => {
+        deps.logger.error({ err: error }, 'unexpected error')
+        if (!res.headersSent) respond(res, { status: 500, body: { error: 'internal_error' } })
+      })
+    } else route(req, res, next)
+  }
+  return app
+}
+
+/** The token a body names, for the request log, even when its signature failed. */
+function peekToken(rawBody: Uint8Array, field: string): string | null {
+  try {
+    const value = JSON.parse(Buffer.from(rawBody).toString('utf8'))?.[field]
+    return typeof value === 'string' ? value.slice(0, MAX_TOKEN_LENGTH) : null
+  } catch {
+    return null
+  }
+}

@@ -1,0 +1,154 @@
+import { spawn } from 'node:child_process'
+import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { BatchedLines, createLogger } from '../../../src/mock/runtime/log.js'
+import { ROOT } from '../../process.js'
+
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx')
+const FIXTURE = join(ROOT, 'test', 'fixtures', 'log-lines.ts')
+
+describe('BatchedLines', () => {
+  let file: string
+  let fd: number
+  beforeEach(() => {
+    file = join(mkdtempSync(join(tmpdir(), 'talki-log-')), 'out.log')
+    fd = openSync(file, 'w')
+  })
+  afterEach(() => closeSync(fd))
+  const written = () => readFileSync(file, 'utf8')
+
+  it('writes the lines of one turn together when the turn ends, in order', async () => {
+    const lines = new BatchedLines(fd)
+    lines.write('a\n')
+    lines.write('b\n')
+    lines.write('c\n')
+    expect(written()).toBe('')
+    await nextTurn()
+    expect(written()).toBe('a\nb\nc\n')
+  })
+
+  it('holds lines that come right after a write for the rest of the coalescing window, then writes them together', async () => {
+    const lines = new BatchedLines(fd, 1000)
+    lines.write('a\n')
+    await nextTurn()
+    expect(written()).toBe('a\n')
+    lines.write('b\n')
+    lines.write('c\n')
+    await sleep(100)
+    expect(written()).toBe('a\n')
+    await vi.waitFor(() => expect(written()).toBe('a\nb\nc\n'), { timeout: 3000, interval: 50 })
+  })
+
+  it('flush writes at once and calls back', () => {
+    const lines = new BatchedLines(fd)
+    lines.write('a\n')
+    let called = false
+    lines.flush(() => {
+      called = true
+    })
+    expect(written()).toBe('a\n')
+    expect(called).toBe(true)
+  })
+
+  it('writes at once when 64 KiB are waiting', () => {
+    const lines = new BatchedLines(fd)
+    const long = `${'x'.repeat(64 * 1024)}\n`
+    lines.write('a\n')
+    lines.write(long)
+    expect(written()).toBe(`a\n${long}`)
+  })
+
+  it('keeps non-ASCII lines whole', async () => {
+    const lines = new BatchedLines(fd)
+    lines.write('Zoë 日本 🙂\n')
+    await nextTurn()
+    expect(written()).toBe('Zoë 日本 🙂\n')
+  })
+
+  it('drops the rest quietly once the descriptor cannot be written', async () => {
+    const readOnly = openSync(file, 'r') // writeSync on it fails with EBADF, as a closed pipe fails with EPIPE
+    try {
+      const lines = new BatchedLines(readOnly)
+      lines.write('lost\n')
+      expect(() => lines.flush()).not.toThrow()
+      lines.write('also lost\n')
+      await nextTurn()
+      expect(written()).toBe('')
+    } finally {
+      closeSync(readOnly)
+    }
+  })
+
+  it('a full disk (ENOSPC) costs the batch, never an exception', async () => {
+    const full = openSync('/dev/full', 'w')
+    try {
+      const lines = new BatchedLines(full)
+      lines.write('a\n')
+      expect(() => lines.flush()).not.toThrow()
+      lines.write('b\n')
+      await nextTurn()
+      expect(() => lines.flush()).not.toThrow()
+    } finally {
+      closeSync(full)
+    }
+  })
+})
+
+describe('createLogger on stdout', () => {
+  it('shares one stdout writer and one exit hook between loggers', () => {
+    const before = process.listenerCount('exit')
+    for (let i = 0; i < 20; i++) createLogger(i % 2 === 0 ? 'silent' : 'info')
+    expect(process.listenerCount('exit') - before).toBeLessThanOrEqual(1)
+  })
+
+  function run(args: string[], readStdout: boolean) {
+    const child = spawn(TSX, [FIXTURE, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    if (readStdout) child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    else child.stdout.destroy() // the reader goes away: `npm start | head`
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      child.once('close', (code) => resolve({ code, stdout, stderr }))
+    })
+  }
+  const numbers = (stdout: string) =>
+    stdout
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { n: number }).n)
+
+  it('writes every line, the last one logged just before process.exit included', async () => {
+    const { code, stdout } = await run(['50', 'exit'], true)
+    expect(code).toBe(0)
+    expect(numbers(stdout)).toEqual(Array.from({ length: 50 }, (_, n) => n))
+  })
+
+  it('writes the lines logged before an uncaught exception', async () => {
+    const { code, stdout, stderr } = await run(['5', 'throw'], true)
+    expect(code).toBe(1)
+    expect(stderr).toContain('the fixture throws')
+    expect(numbers(stdout)).toEqual([0, 1, 2, 3, 4])
+  })
+
+  it('writes a line logged by a later exit listener, after the others', async () => {
+    const { code, stdout } = await run(['3', 'late'], true)
+    expect(code).toBe(0)
+    expect(numbers(stdout)).toEqual([0, 1, 2, -1])
+  })
+
+  it('writes every line when the event loop runs out', async () => {
+    const { code, stdout } = await run(['3', 'end'], true)
+    expect(code).toBe(0)
+    expect(numbers(stdout)).toEqual([0, 1, 2])
+  })
+
+  it('exits 0 without a word when nobody reads stdout any more', async () => {
+    const { code, stderr } = await run(['2000', 'end'], false)
+    expect(code).toBe(0)
+    expect(stderr).toBe('')
+  })
+})
