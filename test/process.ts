@@ -8,7 +8,7 @@ import { createEndpointApp } from '../src/mock/endpoint/app.js'
 import { createLogger } from '../src/mock/runtime/log.js'
 import type { SimulationState } from '../src/mock/simulation/choose.js'
 import type { Downtime } from '../src/mock/state/downtime.js'
-import { createSharedState } from '../src/mock/state/memory.js'
+import { openMemoryState } from '../src/mock/state/memory.js'
 import type { RequestLog } from '../src/mock/state/request-log.js'
 import type { UserRecord } from '../src/mock/users/record.js'
 import { expectContract } from './contract.js'
@@ -177,10 +177,13 @@ export interface InProcessEndpoint {
 export async function serveEndpoint(
   options: { users?: UserRecord[]; random?: () => number; onReopen?: () => void } = {},
 ): Promise<InProcessEndpoint> {
-  const shared = createSharedState(null, options.onReopen)
+  const shared = openMemoryState(null, options.onReopen)
   const { downtime, hanging } = shared
   const app = createEndpointApp({
-    ...shared,
+    decide: shared.decide,
+    downtime,
+    hanging,
+    requestLog: shared.requestLog,
     endpointPath: '/talki/customer',
     tokenField: 'userToken',
     secrets: [TEST_SECRET],

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { createLogger, type Logger } from '../src/mock/runtime/log.js'
+import { type Readiness, readinessOf } from '../src/mock/runtime/readiness.js'
+import { openMemoryState } from '../src/mock/state/memory.js'
 import type { UserRecord } from '../src/mock/users/record.js'
 import type { UserStore } from '../src/mock/users/store.js'
 import { sign } from '../src/template/signature.js'
@@ -31,6 +33,7 @@ export function signedRequest(token: unknown = 'usr_abc123', secret = TEST_SECRE
 export function memoryStore(users: UserRecord[] = [structuredClone(ALICE)]): UserStore & { lookups: number } {
   const byToken = new Map<string, UserRecord>(users.map((user) => [user.userToken, user]))
   return {
+    engine: { id: 'json', label: 'in memory (a test double of the JSON file)', where: undefined },
     lookups: 0,
     async find(token) {
       this.lookups++
@@ -60,6 +63,11 @@ export function memoryStore(users: UserRecord[] = [structuredClone(ALICE)]): Use
     },
     async flush() {},
   }
+}
+
+/** The readiness of a mock with `store` and its state in this process (nothing to reach but the store). */
+export function localReadiness(store: UserStore): Readiness {
+  return readinessOf(store, openMemoryState(null), { replica: 'local', timeoutMs: 1000 })
 }
 
 /** A logger whose lines are kept in memory, to assert on what was (not) logged. */
@@ -106,7 +114,6 @@ export async function startStack(
   const { createAdminApp } = await import('../src/mock/admin/app.js')
   const { checkedApp } = await import('./contract.js')
   const { createEndpointApp } = await import('../src/mock/endpoint/app.js')
-  const { createSharedState } = await import('../src/mock/state/memory.js')
   const { openJsonStore } = await import('../src/mock/users/store.js')
   const { fileURLToPath } = await import('node:url')
 
@@ -123,10 +130,13 @@ export async function startStack(
           lookupTimeoutMs: 4000,
           logger,
         })
-  const shared = createSharedState(null)
-  const { downtime, hanging } = shared
+  const shared = openMemoryState(null)
+  const { downtime, hanging, requestLog } = shared
   const endpoint = createEndpointApp({
-    ...shared,
+    decide: shared.decide,
+    downtime,
+    hanging,
+    requestLog,
     endpointPath: '/talki/customer',
     tokenField: 'userToken',
     secrets: [options.secret ?? TEST_SECRET],
@@ -136,7 +146,9 @@ export async function startStack(
     logger,
   })
   const admin = createAdminApp({
-    ...shared,
+    control: shared.control,
+    requestLog,
+    readiness: readinessOf(store, shared, { replica: 'local', timeoutMs: 1000 }),
     adminToken: options.adminToken,
     store,
     logger,

@@ -3,12 +3,12 @@ import { createEndpointApp } from './endpoint/app.js'
 import type { Config } from './runtime/config.js'
 import { hostPort, listen, reachableUrl, SERVER_OPTIONS } from './runtime/listen.js'
 import { createLogger, type Logger } from './runtime/log.js'
-import { maskUrl } from './runtime/mask-url.js'
-import type { Readiness } from './runtime/readiness.js'
+import { readinessOf } from './runtime/readiness.js'
 import { ensureSecret } from './runtime/secret.js'
 import { logStartup } from './runtime/startup-log.js'
 import { fillDefaults, isDown, type Simulation } from './simulation/scenarios.js'
-import { createSharedState } from './state/memory.js'
+import type { StateEngine } from './state/engine.js'
+import { openMemoryState } from './state/memory.js'
 import { openJsonStore, type UserStore } from './users/store.js'
 
 // The composition root: createMock(config) opens the secret, the store and the state engine and builds both
@@ -51,27 +51,25 @@ export async function createMock(config: Config, logger: Logger = createLogger('
   let urls: MockUrls | undefined
   // Not "endpoint listening" again: the server did not restart, its port reopened.
   const onReopen = () => logger.info({ url: urls?.endpoint }, 'endpoint back up after down')
-  const state = config.redisUrl
-    ? await sharedInRedis(config, config.redisUrl, startup, logger, onReopen)
-    : inProcess(startup, onReopen)
+  const state = await openState(config, startup, logger, onReopen)
   const { downtime, hanging } = state
-  const database = storePing(config, store)
-  const readiness: Readiness = {
-    engines: {
-      users: config.databaseUrl ? 'postgres' : 'json',
-      state: config.redisUrl ? 'redis' : 'memory',
-      replica: config.replicaId,
-    },
-    checks: {
-      ...(state.ping ? { redis: state.ping } : {}),
-      ...(database ? { database } : {}),
-    },
+  const readiness = readinessOf(store, state, {
+    replica: config.replicaId,
     timeoutMs: Math.min(config.lookupTimeoutMs, 2000),
-  }
+  })
 
   // With ADMIN_PORT=0 nothing could read the request log, so none is kept.
   const requestLog = config.adminPort === 0 ? undefined : state.requestLog
-  const endpoint = createEndpointApp({ ...config, ...state.endpoint, requestLog, secrets, store, logger })
+  const endpoint = createEndpointApp({
+    ...config,
+    decide: state.decide,
+    downtime,
+    hanging,
+    requestLog,
+    secrets,
+    store,
+    logger,
+  })
   // Requests in flight, counted for the drain at shutdown; one listener function shared by every request.
   let inFlight = 0
   let drained: () => void = () => {}
@@ -88,7 +86,15 @@ export async function createMock(config: Config, logger: Logger = createLogger('
   const openAdmin = async (endpointPort: number): Promise<number> => {
     // Loaded only when enabled: with ADMIN_PORT=0 none of the admin code (OpenAPI, static files) is loaded.
     const { createAdminApp } = await import('./admin/app.js')
-    const admin = createAdminApp({ ...config, ...state.admin, readiness, store, logger, endpointPort })
+    const admin = createAdminApp({
+      ...config,
+      control: state.control,
+      requestLog: state.requestLog,
+      readiness,
+      store,
+      logger,
+      endpointPort,
+    })
     adminServer = createServer(SERVER_OPTIONS, admin)
     return listen(adminServer, config.adminPort, config.adminHost, { port: 'ADMIN_PORT', host: 'ADMIN_HOST' })
   }
@@ -121,17 +127,8 @@ export async function createMock(config: Config, logger: Logger = createLogger('
           adminPort === undefined
             ? undefined
             : { address: hostPort(config.adminHost, adminPort), url: urls.admin ?? '' },
-        store: {
-          engine: config.databaseUrl ? 'PostgreSQL' : 'JSON file',
-          where: config.databaseUrl ? maskUrl(config.databaseUrl) : config.dataFile,
-          users: (await store.list({ offset: 0, limit: 0 })).total,
-        },
-        state: config.redisUrl
-          ? {
-              engine: `Redis, shared by replicas (prefix ${config.redisPrefix}, replica ${config.replicaId})`,
-              where: maskUrl(config.redisUrl),
-            }
-          : { engine: 'in memory (this process)' },
+        store: { engine: store.engine, users: (await store.list({ offset: 0, limit: 0 })).total },
+        state: state.engine,
         secret: file
           ? { source: 'file', file, created: created !== undefined }
           : { source: 'TALKI_SECRET', count: secrets.length },
@@ -152,7 +149,7 @@ export async function createMock(config: Config, logger: Logger = createLogger('
       })
       endpointServer.closeAllConnections()
       await flush(store, logger)
-      await state.close?.()
+      await state.close()
     },
   }
 }
@@ -164,40 +161,23 @@ async function openStore(config: Config, logger: Logger): Promise<UserStore> {
   }
   // Loaded only when used: the embedded default never loads pg.
   const { openPostgresStore } = await import('./users/postgres-users.js')
-  const store = await openPostgresStore({ ...config, url: config.databaseUrl, logger })
-  logger.info({ database: maskUrl(config.databaseUrl) }, 'users in PostgreSQL')
-  return store
+  return openPostgresStore({ ...config, url: config.databaseUrl, logger })
 }
 
-/** The simulation state in this process (the default): one replica, nothing shared. */
-function inProcess(startup: Simulation | null, onReopen: () => void) {
-  const shared = createSharedState(startup, onReopen)
-  const { simulation, downtime, requestLog, hanging } = shared
-  return {
-    downtime,
-    hanging,
-    requestLog,
-    endpoint: { simulation, downtime, hanging },
-    admin: { simulation, downtime, requestLog },
-    ping: undefined,
-    close: undefined,
-  }
-}
-
-/** REDIS_URL: the state shared by every replica with the same URL and prefix (README "Replicas"). */
-async function sharedInRedis(
+/** The simulation state: in Redis, shared by every replica with the same URL and prefix, when REDIS_URL is set. */
+async function openState(
   config: Config,
-  url: string,
   startup: Simulation | null,
   logger: Logger,
   onReopen: () => void,
-) {
+): Promise<StateEngine> {
+  if (config.redisUrl === undefined) return openMemoryState(startup, onReopen)
   // Loaded only when used: the embedded default never loads the Redis client.
   const { connectRedis } = await import('./state/redis/connect.js')
   const { openRedisState } = await import('./state/redis/state.js')
-  const redis = await connectRedis(url, logger)
-  const shared = await openRedisState({
-    ...redis,
+  return openRedisState({
+    ...(await connectRedis(config.redisUrl, logger)),
+    url: config.redisUrl,
     prefix: config.redisPrefix,
     replica: config.replicaId,
     startup,
@@ -205,22 +185,6 @@ async function sharedInRedis(
     logger,
     onReopen,
   })
-  const { decide, control, downtime, requestLog, hanging } = shared
-  return {
-    downtime,
-    hanging,
-    requestLog,
-    endpoint: { decide, downtime, hanging },
-    admin: { control, requestLog },
-    ping: shared.ping,
-    close: shared.close,
-  }
-}
-
-/** The database's health check for /readyz; the JSON file in this process has none to report. */
-function storePing(config: Config, store: UserStore): (() => Promise<void>) | undefined {
-  if (config.databaseUrl === undefined || store.ping === undefined) return undefined
-  return () => store.ping?.() ?? Promise.resolve()
 }
 
 async function flush(store: UserStore, logger: Logger): Promise<void> {

@@ -98,7 +98,12 @@ describe.runIf(RUN)('two replicas sharing PostgreSQL and Redis', () => {
     for (const r of [a, b]) {
       expect(await requestJson('GET', `${r.admin}/api/engines`)).toEqual({
         status: 200,
-        body: { users: 'postgres', state: 'redis', replica: r.id },
+        body: {
+          users: 'postgres',
+          state: 'redis',
+          replica: r.id,
+          labels: { users: 'PostgreSQL', state: 'Redis, shared by replicas' },
+        },
       })
       expect(await requestJson('GET', `${r.admin}/readyz`)).toEqual({ status: 200, body: { ready: true } })
     }

@@ -2,15 +2,14 @@ import express, { type Request, type Response } from 'express'
 import { z } from 'zod'
 import { UserTokenSchema } from '../../contract/profile.js'
 import type { Logger } from '../runtime/log.js'
-import type { Override, SimulationState } from '../simulation/choose.js'
+import type { Override } from '../simulation/choose.js'
 import {
   FilledOverrideSchema,
   FilledSimulationSchema,
   OverrideSpecSchema,
   splitOverride,
 } from '../simulation/scenarios.js'
-import { localControl, type SimulationControl, type SimulationView } from '../state/control.js'
-import type { Downtime } from '../state/downtime.js'
+import type { SimulationControl, SimulationView } from '../state/control.js'
 import { RequestLogEntrySchema, type RequestLogStore } from '../state/request-log.js'
 import { type UserRecord, UserRecordSchema } from '../users/record.js'
 import { readStoreFile, type UserStore } from '../users/store.js'
@@ -29,11 +28,9 @@ export type ApiDeps = {
   seedFile: string
   /** How often the SSE stream sends a comment so proxies and idle timers keep it open. */
   heartbeatMs?: number
-} & (
-  | { simulation: SimulationState; downtime: Pick<Downtime, 'start' | 'end' | 'isDown' | 'until'> }
-  /** The override kept elsewhere (Redis, shared by replicas): set and read through its engine. */
-  | { control: SimulationControl }
-)
+  /** The simulation, set and read through its state engine (src/mock/state/engine.ts). */
+  control: SimulationControl
+}
 
 /** PUT /api/users/:token: a user record whose `userToken` may be left out (the path names it). */
 export const UserRecordInputSchema = UserRecordSchema.extend({ userToken: UserTokenSchema.optional() })
@@ -123,8 +120,7 @@ function showOverride(override: Override) {
 }
 
 export function createApiRouter(deps: ApiDeps): express.Router {
-  const { store, requestLog, logger } = deps
-  const control = 'control' in deps ? deps.control : localControl(deps.simulation, deps.downtime, requestLog)
+  const { store, requestLog, logger, control } = deps
   const heartbeatMs = deps.heartbeatMs ?? HEARTBEAT_MS
   // Exact paths, as the document writes them: `/api/users/` or `/API/users` is not one of them.
   const api = express.Router({ caseSensitive: true, strict: true })

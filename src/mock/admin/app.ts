@@ -14,8 +14,8 @@ export type AdminDeps = ApiDeps & {
   adminToken: string | undefined
   endpointPath: string
   tokenField: string
-  /** What GET /readyz checks: each named engine answers, or it is listed as failing. */
-  readiness?: Readiness
+  /** The engines in use (GET /api/engines) and what GET /readyz checks: each answers, or is listed as failing. */
+  readiness: Readiness
   /** The endpoint's real port, named when a request for the endpoint reaches the admin port by mistake. */
   endpointPort?: number
 }
@@ -53,7 +53,7 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   const readiness = deps.readiness
   app.get('/readyz', async (_req, res) => {
     res.set('Cache-Control', 'no-store')
-    const failing = readiness ? await failingEngines(readiness) : []
+    const failing = await failingEngines(readiness)
     if (failing.length === 0) res.json({ ready: true })
     else res.status(503).json({ ready: false, failing })
   })
@@ -72,7 +72,7 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     res.json(openApi)
   })
   app.get('/api/engines', (_req, res) => {
-    res.json(readiness?.engines ?? { users: 'json', state: 'memory', replica: 'local' })
+    res.json(readiness.engines)
   })
   app.use('/api', () => {
     throw new Refusal('not_found')

@@ -466,7 +466,7 @@ export function looksLikeRetry(sincePreviousMs) {
 // ---------------------------------------------------------------------------------------------------
 // The engines in use
 
-/** @typedef {{ users: 'json' | 'postgres', state: 'memory' | 'redis', replica: string }} Engines */
+/** @typedef {{ users: 'json' | 'postgres', state: 'memory' | 'redis', replica: string, labels: { users: string, state: string } }} Engines */
 
 /**
  * The header's line: where the users and the simulation state live, and, when replicas may share them,
@@ -474,8 +474,11 @@ export function looksLikeRetry(sincePreviousMs) {
  * @param {Engines} engines
  */
 export function enginesText(engines) {
-  const users = engines.users === 'postgres' ? 'PostgreSQL' : 'JSON file'
-  const state = engines.state === 'redis' ? 'Redis (shared)' : 'this process'
+  // The labels are the engines' own (src/mock/runtime/engine.ts): nothing here names an engine again.
   const shared = engines.users === 'postgres' || engines.state === 'redis'
-  return [`users: ${users}`, `state: ${state}`, ...(shared ? [`replica ${engines.replica}`] : [])].join(' · ')
+  return [
+    `users: ${engines.labels.users}`,
+    `state: ${engines.labels.state}`,
+    ...(shared ? [`replica ${engines.replica}`] : []),
+  ].join(' · ')
 }

@@ -7,13 +7,8 @@ import { MAX_TOKEN_LENGTH } from '../../template/protocol.js'
 import { verifySignature } from '../../template/signature.js'
 import type { Logger } from '../runtime/log.js'
 import { respond, SECURITY_HEADERS } from '../runtime/respond.js'
-import {
-  type ChosenScenario,
-  chooseScenario,
-  type Decision,
-  type SimulationState,
-} from '../simulation/choose.js'
-import type { Downtime } from '../state/downtime.js'
+import type { ChosenScenario } from '../simulation/choose.js'
+import type { StateEngine } from '../state/engine.js'
 import type { Findings, RequestLogStore } from '../state/request-log.js'
 import type { UserRecord } from '../users/record.js'
 import type { UserStore } from '../users/store.js'
@@ -28,19 +23,12 @@ export interface EndpointDeps {
   lookupTimeoutMs: number
   store: Pick<UserStore, 'find'>
   logger: Logger
-  /** QA's failure simulation and request log; an integrator's copy leaves these out. */
-  simulation?: SimulationState
   /**
-   * Instead of `simulation`: the state shared through Redis, which answers at once from its local copy or
-   * after one round trip (a counter moved); rejects when Redis is unavailable.
+   * QA's failure simulation, from the state engine (src/mock/state/engine.ts); an integrator's copy leaves
+   * these out. `decide` answers at once or after one round trip, and rejects when its engine is lost.
    */
-  decide?: (input: {
-    token: string
-    user: UserRecord | undefined
-    now: number
-    random: () => number
-  }) => Decision | Promise<Decision>
-  downtime?: Pick<Downtime, 'start' | 'isDown'>
+  decide?: StateEngine['decide']
+  downtime?: Pick<StateEngine['downtime'], 'start' | 'isDown'>
   requestLog?: RequestLogStore
   hanging?: Set<Socket>
   random?: () => number
@@ -128,14 +116,7 @@ function createCustomerHandler(deps: EndpointDeps) {
       }
     }
     // Scenarios apply only to requests that passed the signature and body steps.
-    if (deps.simulation && outcome.token !== undefined && outcome.status !== 503) {
-      const now = Date.now()
-      const decision = chooseScenario(
-        { token: outcome.token, user: outcome.user, now, random },
-        deps.simulation,
-      )
-      scenario = decision?.scenario ?? null
-    } else if (deps.decide && outcome.token !== undefined && outcome.status !== 503) {
+    if (deps.decide && outcome.token !== undefined && outcome.status !== 503) {
       let decision = deps.decide({ token: outcome.token, user: outcome.user, now: Date.now(), random })
       if (decision instanceof Promise) {
         try {

@@ -1,15 +1,25 @@
 import { z } from 'zod'
+import {
+  type Engine,
+  STATE_ENGINES,
+  type StateEngineId,
+  USERS_ENGINES,
+  type UsersEngineId,
+} from './engine.js'
 
 // GET /readyz and GET /api/engines: which engines this replica uses, and whether each one answers now.
 // /healthz stays liveness (the process runs); readiness is what a load balancer should route on.
 
 export const EnginesSchema = z
   .object({
-    users: z.enum(['json', 'postgres']).describe('Where the users live: the JSON file or PostgreSQL'),
+    users: z.enum(USERS_ENGINES).describe('Where the users live: the JSON file or PostgreSQL'),
     state: z
-      .enum(['memory', 'redis'])
+      .enum(STATE_ENGINES)
       .describe('Where the simulation state and request log live: this process, or Redis (shared)'),
     replica: z.string().describe('REPLICA_ID: names this replica in the shared request log'),
+    labels: z
+      .object({ users: z.string(), state: z.string() })
+      .describe("Each engine's name for people, as the start-up log writes it"),
   })
   .meta({ id: 'Engines' })
 export type Engines = z.infer<typeof EnginesSchema>
@@ -27,6 +37,33 @@ export interface Readiness {
   /** Each check resolves when its engine answers; a rejection (or no answer in time) marks it failing. */
   checks: Partial<Record<'redis' | 'database', () => Promise<void>>>
   timeoutMs: number
+}
+
+/** What an engine opener hands back that readiness reads: its description, and a check when it has one. */
+export interface Opened<Id extends string> {
+  engine: Engine<Id>
+  /** Rejects when the engine cannot be reached; absent: always ready (it lives in this process). */
+  ping?(): Promise<void>
+}
+
+export function readinessOf(
+  users: Opened<UsersEngineId>,
+  state: Opened<StateEngineId>,
+  options: { replica: string; timeoutMs: number },
+): Readiness {
+  // Bound here: a check is called on its own, away from the store or state it belongs to.
+  const usersPing = users.ping?.bind(users)
+  const statePing = state.ping?.bind(state)
+  return {
+    engines: {
+      users: users.engine.id,
+      state: state.engine.id,
+      replica: options.replica,
+      labels: { users: users.engine.label, state: state.engine.label },
+    },
+    checks: { ...(statePing ? { redis: statePing } : {}), ...(usersPing ? { database: usersPing } : {}) },
+    timeoutMs: options.timeoutMs,
+  }
 }
 
 export async function failingEngines(readiness: Readiness): Promise<string[]> {

@@ -1,3 +1,4 @@
+import type { Engine } from './engine.js'
 import type { Logger } from './log.js'
 
 // The first lines a person reads after `npm start`: where everything is and what holds the state. Each
@@ -15,10 +16,10 @@ export interface StartupFacts {
   /** `down` when SIMULATE=down:N keeps the port closed at start. */
   endpoint: Listening & { downForMs?: number }
   admin: Listening | undefined
-  /** The users' store: its engine and where it lives (a file, a database host). */
-  store: { engine: string; where: string; users: number }
+  /** The users' engine (its own description) and how many users it holds. */
+  store: { engine: Engine; users: number }
   /** Where the simulation state, request log and downtime live. */
-  state: { engine: string; where?: string }
+  state: Engine
   secret: { source: 'TALKI_SECRET'; count: number } | { source: 'file'; file: string; created: boolean }
 }
 
@@ -36,8 +37,8 @@ export function logStartup(logger: Logger, facts: StartupFacts): void {
     logger.info({ address: admin.address, url: admin.url }, 'admin listening')
     logger.info({ url: admin.url }, 'dashboard')
   } else logger.info('admin API and dashboard off (ADMIN_PORT=0)')
-  logger.info({ engine: store.engine, file: store.where, users: store.users }, 'store:')
-  logger.info({ engine: state.engine, ...(state.where ? { file: state.where } : {}) }, 'state:')
+  logger.info({ engine: store.engine.label, file: store.engine.where, users: store.users }, 'store:')
+  logger.info({ engine: state.label, ...(state.where ? { file: state.where } : {}) }, 'state:')
   if (secret.source === 'file') {
     logger.info({ file: secret.file }, secret.created ? 'signing secret created in' : 'signing secret from')
   } else {

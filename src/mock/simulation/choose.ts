@@ -78,10 +78,15 @@ export function resetSimulation(state: SimulationState): void {
   state.cursors.clear()
 }
 
-export function chooseScenario(
-  input: { token: string; user: UserWithScenario | undefined; now: number; random: () => number },
-  state: SimulationState,
-): Decision {
+/** One request as the chooser sees it, whichever engine keeps the state (src/mock/state/engine.ts). */
+export interface DecideInput {
+  token: string
+  user: UserWithScenario | undefined
+  now: number
+  random: () => number
+}
+
+export function chooseScenario(input: DecideInput, state: SimulationState): Decision {
   const { token, user, now } = input
   const override = state.override
   // A global `down` is acted on when it is set, not per request: it is no scenario here. It takes

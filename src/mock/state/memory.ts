@@ -1,27 +1,42 @@
 import type { Socket } from 'node:net'
-import { clearDownOverride, createSimulationState, type SimulationState } from '../simulation/choose.js'
+import {
+  chooseScenario,
+  clearDownOverride,
+  createSimulationState,
+  type SimulationState,
+} from '../simulation/choose.js'
 import type { Simulation } from '../simulation/scenarios.js'
+import { localControl } from './control.js'
 import { Downtime } from './downtime.js'
+import type { StateEngine } from './engine.js'
 import { RequestLog } from './request-log.js'
 
-/** What the endpoint and the admin API share: one simulation, one request log, one downtime. */
-export interface SharedState {
+/** The state in this process (the default): one replica, nothing shared. Its parts stay reachable for tests. */
+export interface MemoryState extends StateEngine {
   simulation: SimulationState
   requestLog: RequestLog
   downtime: Downtime
-  /** Sockets held open by `hang`, so a shutdown can cut them at once. */
-  hanging: Set<Socket>
 }
 
 /**
  * `startup` is SIMULATE's scenario, if any. When a `down` ends, its override is cleared (the next request
  * is served again) and `onReopen` runs.
  */
-export function createSharedState(startup: Simulation | null, onReopen?: () => void): SharedState {
+export function openMemoryState(startup: Simulation | null, onReopen?: () => void): MemoryState {
   const simulation = createSimulationState(startup)
   const downtime = new Downtime(() => {
     clearDownOverride(simulation)
     onReopen?.()
   })
-  return { simulation, requestLog: new RequestLog(), downtime, hanging: new Set<Socket>() }
+  const requestLog = new RequestLog()
+  return {
+    engine: { id: 'memory', label: 'in memory (this process)', where: undefined },
+    simulation,
+    decide: (input) => chooseScenario(input, simulation),
+    control: localControl(simulation, downtime, requestLog),
+    downtime,
+    requestLog,
+    hanging: new Set<Socket>(),
+    async close() {},
+  }
 }

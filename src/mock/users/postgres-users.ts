@@ -77,6 +77,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   }
 
   return {
+    engine: { id: 'postgres', label: 'PostgreSQL', where: maskUrl(options.url) },
     async find(token) {
       let user: UserRecord | undefined
       try {

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { Low } from 'lowdb'
 import { DataFile } from 'lowdb/node'
 import type { UserStore as TemplateUserStore } from '../../template/user-store.js'
+import type { Engine, UsersEngineId } from '../runtime/engine.js'
 import { assertWritable, lineText, readIfExists, recordOf, serialise } from './json-store/file-io.js'
 import { deepFrozen, describeIssue, load, oneLine, type State, StoreError } from './json-store/load.js'
 import { type UserRecord, UserRecordSchema } from './record.js'
@@ -15,6 +16,8 @@ export { StoreError }
 
 /** The template's store (`find`, all that answering Talki needs) plus the writes the admin API makes. */
 export interface UserStore extends TemplateUserStore<UserRecord> {
+  /** Which engine holds the users, and where (readiness, the start-up log and the dashboard read it). */
+  readonly engine: Engine<UsersEngineId>
   /** Store order; `q` matches token, name, email or plan, case-insensitive (a scan: admin use only). */
   list(query: { q?: string; offset: number; limit: number }): Promise<{ total: number; users: UserRecord[] }>
   /** A replaced record keeps its place, a new one goes last. Resolves once the change is on disk. */
@@ -110,6 +113,7 @@ export async function openJsonStore(options: { file: string; seedFile: string })
   }
 
   return {
+    engine: { id: 'json', label: 'JSON file', where: file },
     // Synchronous: the file is in memory, so the route needs no deadline (src/template/user-store.ts).
     find(token) {
       const entry = index.get(token)
@@ -167,8 +171,6 @@ export async function openJsonStore(options: { file: string; seedFile: string })
     async flush() {
       await (waiting ?? running).catch(() => {})
     },
-    // The file is in this process: nothing to reach.
-    async ping() {},
   }
 }
 

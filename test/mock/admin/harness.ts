@@ -11,11 +11,12 @@ import { afterEach, expect } from 'vitest'
 import { createAdminApp } from '../../../src/mock/admin/app.js'
 import { createSimulationState, type SimulationState } from '../../../src/mock/simulation/choose.js'
 import { fillDefaults, type SimulationSpec } from '../../../src/mock/simulation/scenarios.js'
+import { localControl } from '../../../src/mock/state/control.js'
 import { RequestLog, type RequestLogEntry } from '../../../src/mock/state/request-log.js'
 import type { UserRecord } from '../../../src/mock/users/record.js'
 import { openJsonStore, type UserStore } from '../../../src/mock/users/store.js'
 import { type CheckedApp, checkedApp } from '../../contract.js'
-import { ALICE, capturedLogger, tempDataDir } from '../../support.js'
+import { ALICE, capturedLogger, localReadiness, tempDataDir } from '../../support.js'
 
 // One admin app per test over a temp JSON store, served through the contract check: after each test
 // every answer it received must match the document (test/contract.ts).
@@ -93,8 +94,8 @@ export async function setup(
   const raw = createAdminApp({
     adminToken: options.adminToken,
     store,
-    simulation,
-    downtime,
+    control: localControl(simulation, downtime, requestLog),
+    readiness: localReadiness(store),
     requestLog,
     logger,
     endpointPath: '/talki/customer',

@@ -9,11 +9,12 @@ import {
   setOverride,
 } from '../../../src/mock/simulation/choose.js'
 import { fillDefaults } from '../../../src/mock/simulation/scenarios.js'
+import { localControl } from '../../../src/mock/state/control.js'
 import { RequestLog } from '../../../src/mock/state/request-log.js'
 import type { UserRecord } from '../../../src/mock/users/record.js'
 import { openJsonStore } from '../../../src/mock/users/store.js'
 import { type CheckedApp, checkedApp } from '../../contract.js'
-import { ALICE, capturedLogger, tempDataDir } from '../../support.js'
+import { ALICE, capturedLogger, localReadiness, tempDataDir } from '../../support.js'
 import { sendRaw } from './harness.js'
 
 // Hostile requests to the admin API, one app for the whole table: after every row the store file, the
@@ -563,8 +564,8 @@ beforeAll(async () => {
     createAdminApp({
       adminToken: ADMIN_TOKEN,
       store,
-      simulation,
-      downtime,
+      control: localControl(simulation, downtime, requestLog),
+      readiness: localReadiness(store),
       requestLog,
       logger: captured.logger,
       endpointPath: '/talki/customer',

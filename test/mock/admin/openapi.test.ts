@@ -6,10 +6,9 @@ import { createAdminApp } from '../../../src/mock/admin/app.js'
 import { buildOpenApiDocument } from '../../../src/mock/admin/openapi.js'
 import { ADMIN_ERRORS } from '../../../src/mock/admin/refusal.js'
 import { SEED_FILE } from '../../../src/mock/runtime/config.js'
-import { createSimulationState } from '../../../src/mock/simulation/choose.js'
-import { RequestLog } from '../../../src/mock/state/request-log.js'
+import { openMemoryState } from '../../../src/mock/state/memory.js'
 import { type CheckedApp, checkedApp } from '../../contract.js'
-import { capturedLogger, memoryStore } from '../../support.js'
+import { capturedLogger, localReadiness, memoryStore } from '../../support.js'
 
 type Operation = { responses: Record<string, unknown>; parameters?: unknown[]; requestBody?: unknown }
 type Document = ReturnType<typeof buildOpenApiDocument>
@@ -66,12 +65,14 @@ afterEach(async () => {
 
 /** An admin app whose every answer is checked against the document it serves. */
 function adminApp(adminToken?: string) {
+  const store = memoryStore()
+  const state = openMemoryState(null)
   const raw = createAdminApp({
     adminToken,
-    store: memoryStore(),
-    simulation: createSimulationState(null),
-    downtime: { start() {}, async end() {}, isDown: false, until: null },
-    requestLog: new RequestLog(),
+    store,
+    control: state.control,
+    readiness: localReadiness(store),
+    requestLog: state.requestLog,
     logger: capturedLogger().logger,
     endpointPath: '/talki/customer',
     tokenField: 'userToken',

@@ -2,10 +2,9 @@ import request from 'supertest'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createAdminApp } from '../../../src/mock/admin/app.js'
 import { SEED_FILE } from '../../../src/mock/runtime/config.js'
-import { type Readiness, StoreUnavailable } from '../../../src/mock/runtime/readiness.js'
-import { createSimulationState } from '../../../src/mock/simulation/choose.js'
+import { type Readiness, readinessOf, StoreUnavailable } from '../../../src/mock/runtime/readiness.js'
 import type { SimulationControl } from '../../../src/mock/state/control.js'
-import { RequestLog } from '../../../src/mock/state/request-log.js'
+import { openMemoryState } from '../../../src/mock/state/memory.js'
 import { type CheckedApp, checkedApp } from '../../contract.js'
 import { capturedLogger, memoryStore } from '../../support.js'
 
@@ -13,7 +12,12 @@ import { capturedLogger, memoryStore } from '../../support.js'
 // lost engine answering 503 store_unavailable through the admin API. The real Redis cases are in
 // test/engines/replicas.test.ts; here the checks are plain functions.
 
-const ENGINES = { users: 'json', state: 'redis', replica: 'r1' } as const
+const ENGINES = {
+  users: 'json',
+  state: 'redis',
+  replica: 'r1',
+  labels: { users: 'JSON file', state: 'Redis, shared by replicas' },
+} as const
 const ADMIN_TOKEN = 'readyz-admin-token'
 
 // Every answer these tests receive is checked against the document the app serves.
@@ -22,31 +26,32 @@ afterEach(async () => {
   for (const checked of apps.splice(0)) expect(await checked.violations()).toEqual([])
 })
 
-function app(readiness?: Readiness, control?: SimulationControl) {
+function app(readiness: Readiness = NOTHING_TO_CHECK, control?: SimulationControl) {
   const checked = checkedApp(rawApp(readiness, control), { adminToken: ADMIN_TOKEN })
   apps.push(checked)
   return checked
 }
 
-function rawApp(readiness?: Readiness, control?: SimulationControl) {
-  const common = {
+function rawApp(readiness: Readiness, control?: SimulationControl) {
+  const state = openMemoryState(null)
+  return createAdminApp({
     seedFile: SEED_FILE,
     adminToken: ADMIN_TOKEN,
     store: memoryStore(),
-    requestLog: new RequestLog(),
+    requestLog: state.requestLog,
+    control: control ?? state.control,
     logger: capturedLogger().logger,
     endpointPath: '/talki/customer',
     tokenField: 'userToken',
-    ...(readiness ? { readiness } : {}),
-  }
-  return control
-    ? createAdminApp({ ...common, control })
-    : createAdminApp({
-        ...common,
-        simulation: createSimulationState(null),
-        downtime: { start() {}, async end() {}, isDown: false, until: null },
-      })
+    readiness,
+  })
 }
+
+/** The embedded default's readiness: the JSON file and the process's memory, nothing to reach. */
+const NOTHING_TO_CHECK = readinessOf(memoryStore(), openMemoryState(null), {
+  replica: 'local',
+  timeoutMs: 100,
+})
 
 const answering = async () => {}
 const refusing = async () => {
@@ -93,7 +98,7 @@ describe('a lost engine behind the admin API', () => {
   it('answers 503 store_unavailable with Retry-After, never 500', async () => {
     const lost = () => Promise.reject(new StoreUnavailable('redis'))
     const control: SimulationControl = { view: lost, set: lost, clear: lost, reset: lost }
-    const admin = app(undefined, control)
+    const admin = app(NOTHING_TO_CHECK, control)
     const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` }
     for (const res of [
       await request(admin).get('/api/simulation').set(auth),

@@ -442,18 +442,25 @@ describe.runIf(HAS_CHROMIUM)('dashboard in headless Chromium', () => {
   it('shows the embedded engines in the header', async () => {
     opened = await open(stack)
     await expect(opened.page.locator('#engines').textContent()).resolves.toBe(
-      'users: JSON file · state: this process',
+      'users: JSON file · state: in memory (this process)',
     )
   })
 
   it('shows PostgreSQL, shared Redis and the replica in the header when GET /api/engines says so', async () => {
     const replicated = (page: Page) =>
       page.route('**/api/engines', (route) =>
-        route.fulfill({ json: { users: 'postgres', state: 'redis', replica: 'r1' } }),
+        route.fulfill({
+          json: {
+            users: 'postgres',
+            state: 'redis',
+            replica: 'r1',
+            labels: { users: 'PostgreSQL', state: 'Redis, shared by replicas' },
+          },
+        }),
       )
     opened = await open(stack, { routes: replicated })
     await expect(opened.page.locator('#engines').textContent()).resolves.toBe(
-      'users: PostgreSQL · state: Redis (shared) · replica r1',
+      'users: PostgreSQL · state: Redis, shared by replicas · replica r1',
     )
   })
 })

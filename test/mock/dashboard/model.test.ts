@@ -559,14 +559,17 @@ describe('the request log read as Talki would', () => {
 
 describe('the engines line in the header', () => {
   it.each([
-    [{ users: 'json', state: 'memory', replica: 'host:1' }, 'users: JSON file · state: this process'],
     [
-      { users: 'postgres', state: 'memory', replica: 'r2' },
-      'users: PostgreSQL · state: this process · replica r2',
+      { users: 'json', state: 'memory', replica: 'host:1', labels: { users: 'JSON file', state: 'memory' } },
+      'users: JSON file · state: memory',
     ],
     [
-      { users: 'json', state: 'redis', replica: 'r1' },
-      'users: JSON file · state: Redis (shared) · replica r1',
+      { users: 'postgres', state: 'memory', replica: 'r2', labels: { users: 'PostgreSQL', state: 'memory' } },
+      'users: PostgreSQL · state: memory · replica r2',
+    ],
+    [
+      { users: 'json', state: 'redis', replica: 'r1', labels: { users: 'JSON file', state: 'Redis' } },
+      'users: JSON file · state: Redis · replica r1',
     ],
   ] as const)('%j → %s', (engines, words) => {
     expect(enginesText(engines)).toBe(words)

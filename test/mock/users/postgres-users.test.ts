@@ -204,7 +204,9 @@ describe.runIf(HAS_POSTGRES)('the mock server on PostgreSQL', () => {
       }
       expect((await requestJson('DELETE', `${b.admin}/api/users/usr_shared`)).status).toBe(204)
       expect(status(await postToken(a.url, 'usr_shared')).status).toBe(404)
-      expect(a.server.logs().find((line) => line.msg === 'users in PostgreSQL')?.database).toContain('***')
+      const storeLine = a.server.logs().find((line) => line.msg === 'store:')
+      expect(storeLine?.engine).toBe('PostgreSQL')
+      expect(storeLine?.file).toContain('***')
       noPassword(a.server)
       noPassword(b.server)
     })

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net'
 import type { Logger } from '../../runtime/log.js'
+import { maskUrl } from '../../runtime/mask-url.js'
 import { StoreUnavailable, within } from '../../runtime/readiness.js'
 import {
   asSequence,
@@ -7,6 +8,7 @@ import {
   clearDownOverride,
   createSimulationState,
   cursorKey,
+  type DecideInput,
   type Decision,
   type Override,
   type SimulationState,
@@ -14,9 +16,9 @@ import {
   userSimulation,
 } from '../../simulation/choose.js'
 import { isDown, type Simulation } from '../../simulation/scenarios.js'
-import type { UserRecord } from '../../users/record.js'
 import type { SimulationControl, SimulationView } from '../control.js'
 import { Downtime } from '../downtime.js'
+import type { StateEngine } from '../engine.js'
 import type { Redis } from './connect.js'
 import { RedisRequestLog } from './request-log.js'
 import { CONSUME, run, SET_OVERRIDE, STEP, unlinkPrefixed } from './scripts.js'
@@ -36,28 +38,17 @@ type Notice =
   | { type: 'down'; durationMs: number; from: string }
   | { type: 'up'; from: string }
 
-export interface DecideInput {
-  token: string
-  user: UserRecord | undefined
-  now: number
-  random: () => number
-}
-
-export interface RedisState {
-  /** Picks the scenario for one request: at once from the local copy, or after one Redis script. */
-  decide(input: DecideInput): Decision | Promise<Decision>
-  control: SimulationControl
-  downtime: Pick<Downtime, 'start' | 'end' | 'isDown' | 'attach' | 'cancel'>
+/** `decide` answers at once from the local copy, or after one Redis script; `ping` is Redis's PING. */
+export interface RedisState extends StateEngine {
   requestLog: RedisRequestLog
-  hanging: Set<Socket>
-  /** Resolves when Redis answers a PING. */
   ping(): Promise<void>
-  close(): Promise<void>
 }
 
 const OK: ChosenScenario = { scenario: 'ok' }
 
 export async function openRedisState(options: {
+  /** REDIS_URL, to say where the state is (masked). */
+  url: string
   commands: Redis
   subscriber: Redis
   prefix: string
@@ -261,6 +252,11 @@ export async function openRedisState(options: {
   }
 
   return {
+    engine: {
+      id: 'redis',
+      label: 'Redis, shared by replicas',
+      where: `${maskUrl(options.url)} (prefix ${prefix}, replica ${replica})`,
+    },
     decide,
     control,
     downtime,
