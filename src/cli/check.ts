@@ -323,12 +323,13 @@ async function burstRow(options: CheckOptions, good: Result, send: Send): Promis
   }
   const known = [...reference.keys()]
   const unknown = [0, 1].map(() => `talki-check-burst-${randomBytes(6).toString('hex')}`)
-  // Known and unknown alternate, so that a request in flight is always overlapped by another token's.
+  // Unknown and known alternate, so that a request in flight is always overlapped by another token's.
   const order = Array.from({ length: BURST_SIZE }, (_, i) =>
-    i % 2 === 0
-      ? (known[(i / 2) % known.length] as string)
-      : (unknown[((i - 1) / 2) % unknown.length] as string),
+    i % 2 === 1
+      ? (known[((i - 1) / 2) % known.length] as string)
+      : (unknown[(i / 2) % unknown.length] as string),
   )
+
   const requests = order.map((t) => goodRequest(talkiBody(field, t), url))
   const results = await inPool(requests, BURST_IN_FLIGHT, (probe) => send(probe, timeoutMs * BURST_IN_FLIGHT))
   for (const [i, result] of results.entries()) {
