@@ -6,6 +6,8 @@ import { TALKI_TIMEOUT_MS } from './talki.js'
 // (exit 1 whenever a row fails): status, content type, profile shape, the 5 s deadline, and advice.
 
 export interface CheckRow {
+  /** Stable across runs and versions: what --json, --junit and docs/check.md name the row by. */
+  id: string
   name: string
   pass: boolean
   reason: string
@@ -13,6 +15,28 @@ export interface CheckRow {
   advisory?: boolean
   status?: number
   ms?: number
+  /** What the row sent (the good request's, for its rows) and what came back: for --json and the curl line. */
+  request?: ProbeRequest
+  result?: Result
+  /** The burst's requests, all sent at once: what its curl line repeats. */
+  burst?: ProbeRequest[]
+}
+
+/** How the X-Talki-Signature of a probe is made, so that a curl line can remake it from $TALKI_SECRET. */
+export type SignatureRecipe =
+  | { kind: 'none' }
+  /** A fixed value that owes nothing to the secret (garbage, or another secret's HMAC). */
+  | { kind: 'literal'; value: string }
+  /** The HMAC of `over` under the secret, cut to `cut` hex digits, with `prefix`/`suffix` around it. */
+  | { kind: 'hmac'; over: string; cut?: number; prefix?: string; suffix?: string }
+
+export interface ProbeRequest {
+  method: string
+  url: URL
+  body: string | undefined
+  signature: SignatureRecipe
+  /** The headers as sent, filled in when it is sent (for --json). */
+  sent?: Record<string, string>
 }
 
 export type Result = { answer: HttpAnswer } | { error: NetworkError }
@@ -23,7 +47,8 @@ const PROFILE_KEYS = new Set(Object.keys(ProfileSchema.shape))
 
 export type AnswerVerdict =
   | { ok: true; profile: Profile; ignoredKeys: string[] }
-  | { ok: false; reason: string }
+  /** `contract`: a JSON object whose values break the schema; the others are not a readable profile at all. */
+  | { ok: false; kind: 'not-json' | 'not-object' | 'contract' | 'unread'; reason: string }
 
 /** Checks a 200 answer's body against the contract: a JSON object with only the documented types. */
 export function checkAnswerBody(body: Buffer): AnswerVerdict {
@@ -32,11 +57,15 @@ export function checkAnswerBody(body: Buffer): AnswerVerdict {
     parsed = JSON.parse(body.toString('utf8'))
   } catch {
     const start = body.toString('utf8', 0, 40).replace(/\s+/g, ' ')
-    return { ok: false, reason: `the answer is not JSON (starts with ${JSON.stringify(start)})` }
+    return {
+      ok: false,
+      kind: 'not-json',
+      reason: `the answer is not JSON (starts with ${JSON.stringify(start)})`,
+    }
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     const kind = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`
-    return { ok: false, reason: `the answer is ${kind}, not a JSON object` }
+    return { ok: false, kind: 'not-object', reason: `the answer is ${kind}, not a JSON object` }
   }
   const result = ProfileSchema.safeParse(parsed)
   if (!result.success) {
@@ -46,11 +75,15 @@ export function checkAnswerBody(body: Buffer): AnswerVerdict {
       const message = issue.code === 'invalid_union' ? 'expected a string, number or boolean' : issue.message
       return `${where}: ${message.replace(/^Invalid input: /, '')}`
     })
-    return { ok: false, reason: `the answer breaks the contract — ${problems.join('; ')}` }
+    return { ok: false, kind: 'contract', reason: `the answer breaks the contract — ${problems.join('; ')}` }
   }
   const ignoredKeys = Object.keys(parsed).filter((key) => !PROFILE_KEYS.has(key))
   if (Object.keys(result.data).length === 0 && ignoredKeys.length > 0) {
-    return { ok: false, reason: unreadProfile(parsed as Record<string, unknown>, ignoredKeys) }
+    return {
+      ok: false,
+      kind: 'unread',
+      reason: unreadProfile(parsed as Record<string, unknown>, ignoredKeys),
+    }
   }
   return { ok: true, profile: result.data, ignoredKeys }
 }
@@ -72,31 +105,51 @@ function unreadProfile(answer: Record<string, unknown>, keys: string[]): string 
   return `the answer has none of name, email, plan, fields, only ${keys.join(', ')}: Talki would show an empty panel — rename them to name, email, plan, and put anything else inside fields`
 }
 
-export function judgeGood(result: Result, field: string): CheckRow[] {
+/**
+ * The rows of the good request, and the answer's body judged once (`shape`, absent when there is no 200):
+ * `send` draws the sidebar from that same verdict.
+ */
+export function judgeGood(result: Result, field: string): { rows: CheckRow[]; shape?: AnswerVerdict } {
   const name = 'good request'
   if ('error' in result) {
     const { ms } = result.error
     const missing = { pass: false, reason: 'no answer to check: fix the "within 5 s" row first', ms }
-    return [
-      { name: `${name} → 200`, ...missing },
-      { name: `${name} → JSON content type`, ...missing },
-      { name: `${name} → valid profile`, ...missing },
+    const rows: CheckRow[] = [
+      { id: 'good.status', name: `${name} → 200`, ...missing },
+      { id: 'good.content-type', name: `${name} → JSON content type`, ...missing },
+      { id: 'good.profile', name: `${name} → valid profile`, ...missing },
       {
+        id: 'good.deadline',
         name: `${name} → within 5 s`,
         pass: false,
         reason: `${result.error.message} — Talki gives up at 5 s; race the lookup against a deadline (e.g. 4 s) and answer 503`,
         ms,
       },
-      { name: 'Cache-Control: no-store', advisory: true, pass: false, reason: 'no answer to check', ms },
+      {
+        id: 'good.cache-control',
+        name: 'Cache-Control: no-store',
+        advisory: true,
+        pass: false,
+        reason: 'no answer to check',
+        ms,
+      },
     ]
+    return { rows }
   }
   const { answer } = result
   const { status, ms } = answer
   const rows: CheckRow[] = []
-  rows.push({ name: `${name} → 200`, status, ms, ...goodStatus(status, field, answer.body) })
+  rows.push({
+    id: 'good.status',
+    name: `${name} → 200`,
+    status,
+    ms,
+    ...goodStatus(status, field, answer.body),
+  })
 
   const contentType = answer.headers['content-type']
   rows.push({
+    id: 'good.content-type',
     name: `${name} → JSON content type`,
     status,
     ms,
@@ -112,6 +165,7 @@ export function judgeGood(result: Result, field: string): CheckRow[] {
 
   const shape = status === 200 ? checkAnswerBody(answer.body) : undefined
   rows.push({
+    id: 'good.profile',
     name: `${name} → valid profile`,
     status,
     ms,
@@ -126,14 +180,16 @@ export function judgeGood(result: Result, field: string): CheckRow[] {
           }
         : {
             pass: false,
-            reason: shape.reason.startsWith('the answer breaks the contract')
-              ? `${shape.reason}; name, email, plan are strings, fields values are scalars`
-              : shape.reason,
+            reason:
+              shape.kind === 'contract'
+                ? `${shape.reason}; name, email, plan are strings, fields values are scalars`
+                : shape.reason,
           }),
   })
 
   const margin = TALKI_TIMEOUT_MS - ms
   rows.push({
+    id: 'good.deadline',
     name: `${name} → within 5 s`,
     status,
     ms,
@@ -148,6 +204,7 @@ export function judgeGood(result: Result, field: string): CheckRow[] {
   const cacheControl = answer.headers['cache-control']
   const noStore = cacheControl !== undefined && /(?:^|,)\s*no-store\s*(?:,|$)/i.test(cacheControl)
   rows.push({
+    id: 'good.cache-control',
     name: 'Cache-Control: no-store',
     advisory: true,
     status,
@@ -159,7 +216,7 @@ export function judgeGood(result: Result, field: string): CheckRow[] {
           reason: `Cache-Control is ${cacheControl ?? 'absent'}; send no-store, the answer carries personal data`,
         }),
   })
-  return rows
+  return shape === undefined ? { rows } : { rows, shape }
 }
 
 function goodStatus(status: number, field: string, body: Buffer): Verdict {

@@ -1,16 +1,14 @@
 import type { Profile } from '../contract/profile.js'
 import { sign } from '../template/signature.js'
 import { bodyPreview, type HttpAnswer, NetworkError, post } from './http.js'
-import { checkAnswerBody, judgeGood } from './judge.js'
+import type { Output } from './io.js'
+import { judgeGood } from './judge.js'
+import type { TlsOptions } from './options.js'
 import { renderSidebar } from './sidebar.js'
 import { TALKI_RETRY_DELAY_MS, talkiBody, talkiHeaders } from './talki.js'
 
 // Plays Talki's side of Backend Connect: the body Talki builds, the headers it sends, its 5 s timeout
 // and its single retry 3 s after a failure, then the verdict an operator would see.
-
-export interface Output {
-  write(text: string): unknown
-}
 
 export type Attempt =
   | { n: number; status: number; ms: number; answer: HttpAnswer }
@@ -22,6 +20,7 @@ export interface SendOptions {
   token: string
   field: string
   timeoutMs: number
+  tls?: TlsOptions
   out: Output
   color: boolean
   retryDelayMs?: number
@@ -39,14 +38,18 @@ export interface SendResult {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
-/** Talki retries after a timeout, a connection error or a 5xx; a 4xx or a 200 is final. */
+/**
+ * Talki retries after a timeout, a connection error or a 5xx; a 4xx or a 200 is final. A TLS failure is not
+ * retried here: a certificate does not mend in 3 s, and "retrying" would read as "the endpoint is down".
+ */
 function retryable(attempt: Attempt): boolean {
-  return 'error' in attempt || attempt.status >= 500
+  if ('error' in attempt) return attempt.error.kind !== 'tls'
+  return attempt.status >= 500
 }
 
 /** Sends the request as Talki does and prints every attempt, the contract verdict and the sidebar. */
 export async function runSend(options: SendOptions): Promise<SendResult> {
-  const { url, secret, token, field, timeoutMs, out, color } = options
+  const { url, secret, token, field, timeoutMs, out, color, tls = {} } = options
   const retryDelayMs = options.retryDelayMs ?? TALKI_RETRY_DELAY_MS
   const sleep = options.sleep ?? defaultSleep
   const body = talkiBody(field, token)
@@ -59,13 +62,20 @@ export async function runSend(options: SendOptions): Promise<SendResult> {
       out.write(`retrying in ${retryDelayMs / 1000} s, as Talki does…\n`)
       await sleep(retryDelayMs)
     }
-    const attempt = await attemptOnce(n, url, Buffer.from(body), headers, timeoutMs)
+    const attempt = await attemptOnce(n, { url, body: Buffer.from(body), headers, timeoutMs, tls })
     attempts.push(attempt)
     out.write(`${describeAttempt(attempt)}\n`)
     if (!retryable(attempt)) break
   }
 
   const last = attempts[attempts.length - 1]
+  if (last !== undefined && 'error' in last && last.error.kind === 'tls') {
+    out.write('Talki would not connect: the TLS handshake failed (the endpoint may well be up).\n')
+    out.write(
+      'Serve a certificate a public CA signed for this host name, or for a local test pass --ca FILE or --insecure.\n',
+    )
+    return { exitCode: 1, outcome: 'skip', attempts }
+  }
   if (last === undefined || 'error' in last || last.status >= 500) {
     out.write('Talki would skip: both attempts failed, the ticket opens without customer data.\n')
     out.write('An operator can press Refresh once the endpoint is back.\n')
@@ -77,8 +87,9 @@ export async function runSend(options: SendOptions): Promise<SendResult> {
     return { exitCode: 1, outcome: 'nothing', attempts }
   }
   // The same judgement as `check`'s good-request rows: exit 1 whenever one of them would fail.
-  const failed = judgeGood({ answer: last.answer }, field).filter((row) => !row.pass && !row.advisory)
-  const verdict = checkAnswerBody(last.answer.body)
+  const { rows, shape: verdict } = judgeGood({ answer: last.answer }, field)
+  const failed = rows.filter((row) => !row.pass && !row.advisory)
+  if (verdict === undefined) throw new Error('judgeGood judges the body of every 200')
   if (!verdict.ok) {
     out.write(`Talki would show nothing: ${verdict.reason}.\n`)
     return { exitCode: 1, outcome: 'nothing', attempts }
@@ -98,15 +109,9 @@ export async function runSend(options: SendOptions): Promise<SendResult> {
   return { exitCode: failed.length > 0 ? 1 : 0, outcome: 'show', attempts, profile: verdict.profile }
 }
 
-async function attemptOnce(
-  n: number,
-  url: URL,
-  body: Buffer,
-  headers: Record<string, string>,
-  timeoutMs: number,
-): Promise<Attempt> {
+async function attemptOnce(n: number, request: Parameters<typeof post>[0]): Promise<Attempt> {
   try {
-    const answer = await post({ url, body, headers, timeoutMs })
+    const answer = await post(request)
     return { n, status: answer.status, ms: answer.ms, answer }
   } catch (error) {
     if (error instanceof NetworkError) return { n, error, ms: error.ms }

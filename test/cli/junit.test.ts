@@ -17,6 +17,9 @@ function reportOf(rows: CheckReport['rows']): CheckReport {
   return {
     url: 'http://127.0.0.1:5055/talki/customer?a=1&b=2',
     token: 'usr_<abc>',
+    tokens: ['usr_<abc>'],
+    tls: {},
+    timeoutMs: 5000,
     ok: failed === 0,
     passed: rows.length - failed - warnings,
     failed,
@@ -29,9 +32,21 @@ function reportOf(rows: CheckReport['rows']): CheckReport {
 describe('formatJunit', () => {
   it('writes one test case per row with counts, times and the reason as the failure message', () => {
     const report = reportOf([
-      { name: 'good request → 200', pass: true, reason: '200', status: 200, ms: 12 },
-      { name: 'Cache-Control: no-store', pass: false, advisory: true, reason: 'Cache-Control is absent' },
-      { name: 'short signature → 401', pass: false, reason: '500 — crashed on a short signature', ms: 3 },
+      { id: 'good.status', name: 'good request → 200', pass: true, reason: '200', status: 200, ms: 12 },
+      {
+        id: 'good.cache-control',
+        name: 'Cache-Control: no-store',
+        pass: false,
+        advisory: true,
+        reason: 'Cache-Control is absent',
+      },
+      {
+        id: 'sig.short',
+        name: 'short signature → 401',
+        pass: false,
+        reason: '500 — crashed on a short signature',
+        ms: 3,
+      },
     ])
     const { root, suite, cases } = parseJunit(formatJunit(report))
     for (const node of [root, suite]) {
@@ -54,7 +69,7 @@ describe('formatJunit', () => {
 
   it('escapes what XML reserves and replaces what it cannot hold', () => {
     const reason = `got <b>"quoted" & 'single'</b>\nline two\ttab \u0001\u001b[31m \ud800 ✓ 👍`
-    const report = reportOf([{ name: 'odd <row> & "name"', pass: false, reason }])
+    const report = reportOf([{ id: 'odd', name: 'odd <row> & "name"', pass: false, reason }])
     const xml = formatJunit(report)
     expect(xml.includes('\u0001') || xml.includes('\u001b')).toBe(false)
     const { cases } = parseJunit(xml)
@@ -115,10 +130,10 @@ describe('check --junit FILE', () => {
     const file = join(dir, 'good.xml')
     const result = await check(await serve(correctEndpoint()), ['--junit', file])
     expect(result.code).toBe(0)
-    expect(result.stdout).toContain('22 passed, 0 failed')
+    expect(result.stdout).toContain('33 passed, 0 failed')
     const { suite, cases } = parseJunit(await readFile(file, 'utf8'))
-    expect(suite).toMatchObject({ '@_tests': '22', '@_failures': '0' })
-    expect(cases).toHaveLength(22)
+    expect(suite).toMatchObject({ '@_tests': '33', '@_failures': '0' })
+    expect(cases).toHaveLength(33)
     expect(cases.every((c) => c.failure === undefined)).toBe(true)
   })
 

@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Io, resolveSecret, run } from '../../src/cli/main.js'
+import { type Io, run } from '../../src/cli/main.js'
+import { resolveSecret } from '../../src/cli/options.js'
 import { correctEndpoint } from './fixtures/correct-endpoint.js'
 import { closedPort, FIXTURE_SECRET, KNOWN_TOKEN, listen, type Running } from './fixtures/listen.js'
 import { vendorNodeSample } from './fixtures/vendor-node-sample.js'
@@ -154,7 +155,7 @@ describe('the binary', () => {
       execFile(
         TSX,
         [join(ROOT, 'src/cli/main.ts'), ...args],
-        { cwd: dir, env: { ...process.env, TALKI_SECRET: FIXTURE_SECRET, NO_COLOR: '1' }, timeout: 20_000 },
+        { cwd: dir, env: { ...process.env, TALKI_SECRET: FIXTURE_SECRET, NO_COLOR: '1' }, timeout: 60_000 },
         (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? -1) : 0, stdout, stderr }),
       )
     })
@@ -169,7 +170,7 @@ describe('the binary', () => {
       cli(['check', '--url', good.url.href]),
     ])
     expect(pass.code).toBe(0)
-    expect(pass.stdout).toMatch(/22 passed, 0 failed, 0 warnings in \d+ ms — ready for Talki/)
+    expect(pass.stdout).toMatch(/33 passed, 0 failed, 0 warnings in \d+ ms — ready for Talki/)
     expect(fail.code).toBe(1)
     expect(JSON.parse(fail.stdout)).toMatchObject({ ok: false, failed: 5 })
     expect(down.code).toBe(1)
@@ -177,7 +178,7 @@ describe('the binary', () => {
     expect(usage.code).toBe(2)
     for (const result of [pass, fail, down, usage])
       expect(result.stderr + result.stdout).not.toMatch(/\n\s+at /)
-  }, 40_000)
+  }, 120_000)
 
   it('send exits 0 for a known user and 1 for an unknown one', async () => {
     const [known, unknown] = await Promise.all([
@@ -189,7 +190,7 @@ describe('the binary', () => {
     expect(known.stdout).not.toContain('\x1b[')
     expect(unknown.code).toBe(1)
     expect(unknown.stdout).toContain('Talki would show nothing: the endpoint answered 404')
-  }, 40_000)
+  }, 90_000)
 
   it('seed writes the data set where --out says', async () => {
     const out = join(dir, 'seed.json')
@@ -198,5 +199,5 @@ describe('the binary', () => {
     expect(result.stdout).toMatch(/^wrote \d+ users \(\d+ bytes\) to /)
     const written = JSON.parse(await readFile(out, 'utf8'))
     expect(written.users.some((user: { userToken: string }) => user.userToken === 'usr_abc123')).toBe(true)
-  }, 40_000)
+  }, 90_000)
 })

@@ -145,14 +145,17 @@ describe('checkAnswerBody', () => {
     })
     expect(checkAnswerBody(Buffer.from('null'))).toEqual({
       ok: false,
+      kind: 'not-object',
       reason: 'the answer is null, not a JSON object',
     })
     expect(checkAnswerBody(Buffer.from('"hi"'))).toEqual({
       ok: false,
+      kind: 'not-object',
       reason: 'the answer is a string, not a JSON object',
     })
     expect(checkAnswerBody(Buffer.from('<html>'))).toEqual({
       ok: false,
+      kind: 'not-json',
       reason: 'the answer is not JSON (starts with "<html>")',
     })
   })

@@ -1,0 +1,32 @@
+import { defineCommand } from '../command.js'
+import { UsageError } from '../io.js'
+import { COMMON_HELP, COMMON_OPTIONS, commonValues } from '../options.js'
+
+export default defineCommand({
+  name: 'send',
+  synopsis: 'send TOKEN',
+  summary: 'POST {"userToken":TOKEN} as Talki does and show what Talki would show',
+  help: `Usage: talki-endpoint send TOKEN [--url U] [--secret S] [--field NAME] [--timeout MS]
+                           [--ca FILE] [--insecure]
+
+Signs {"userToken":"TOKEN"} and POSTs it exactly as Talki does: Content-Type application/json,
+X-Talki-Signature, a 5 s deadline, one retry 3 s after a timeout, connection error or 5xx.
+Prints each attempt, checks the answer against the contract and draws the ticket sidebar
+(no colours when NO_COLOR is set or output is not a terminal). A TLS failure (untrusted, expired
+or misnamed certificate) is named as one and not retried: waiting does not fix a certificate.
+
+Exit 0 when Talki would show the profile, 1 when it would show nothing or skip (or check would fail
+the answer), 2 on a usage error.
+
+${COMMON_HELP}`,
+  options: COMMON_OPTIONS,
+  async run({ values, positionals }, io) {
+    const token = positionals[0]
+    if (token === undefined || positionals.length > 1) throw new UsageError('send takes exactly one TOKEN')
+    if (token === '') throw new UsageError('TOKEN must not be empty')
+    const common = await commonValues(values, io.env)
+    const [{ runSend }, { useColor }] = await Promise.all([import('../send.js'), import('../sidebar.js')])
+    const result = await runSend({ ...common, token, out: io.stdout, color: useColor(io.env, io.stdout) })
+    return result.exitCode
+  },
+})
