@@ -6,7 +6,9 @@ import type { Override, SimulationState } from '../simulation/choose.js'
 import {
   FilledOverrideSchema,
   FilledSimulationSchema,
+  isTlsScenarioName,
   OverrideSpecSchema,
+  specName,
   splitOverride,
 } from '../simulation/scenarios.js'
 import { localControl, type SimulationControl, type SimulationView } from '../state/control.js'
@@ -29,6 +31,8 @@ export type ApiDeps = {
   seedFile: string
   /** How often the SSE stream sends a comment so proxies and idle timers keep it open. */
   heartbeatMs?: number
+  /** HTTPS is on: the TLS faults can be set. */
+  tlsEnabled?: boolean
 } & (
   | { simulation: SimulationState; downtime: Pick<Downtime, 'start' | 'end' | 'isDown' | 'until'> }
   /** The override kept elsewhere (Redis, shared by replicas): set and read through its engine. */
@@ -139,7 +143,17 @@ export function createApiRouter(deps: ApiDeps): express.Router {
   })
 
   api.put('/simulation', async (req, res) => {
-    const override = splitOverride(parseOrRefuse(OverrideSpecSchema, requiredBody(req)))
+    const spec = parseOrRefuse(OverrideSpecSchema, requiredBody(req))
+    const name = specName(spec)
+    if (isTlsScenarioName(name) && deps.tlsEnabled !== true) {
+      throw new Refusal('tls_not_enabled', [
+        {
+          message: `${name} acts on TLS handshakes and this mock serves plain HTTP: start it with TLS=self-signed, or TLS_CERT and TLS_KEY`,
+          ...(typeof spec === 'string' ? {} : { path: ['scenario'] }),
+        },
+      ])
+    }
+    const override = splitOverride(spec)
     const state = await control.set(override)
     logger.info({ override: state.override && showOverride(state.override) }, 'simulation override set')
     res.json(simulationState(state))

@@ -89,6 +89,17 @@ const hang = scenario('hang', 'No answer; the socket is closed after maxMs', {
 })
 const malformed = scenario('malformed', '200 with a truncated JSON body')
 const wrongShape = scenario('wrong_shape', '200 JSON that breaks the contract (plan a number, nested fields)')
+// The TLS faults act on the handshake of each new connection, not on a request: global only (an
+// override or SIMULATE, never a user's own `simulate`), without count or probability, and only with TLS on.
+const tlsExpired = scenario(
+  'tls_expired',
+  'New connections get a certificate from the same CA that has expired',
+)
+const tlsWrongHost = scenario('tls_wrong_host', 'New connections get a certificate for another host name')
+const tlsUntrusted = scenario('tls_untrusted', 'New connections get a certificate from an unknown CA')
+const tlsHang = scenario('tls_hang', 'New connections are accepted and the TLS handshake never answered', {
+  maxMs: parameter(ms, 60_000, 'How long the connection is held before it is closed, in ms'),
+})
 
 /** Scenarios that act on one request: the items a sequence or `flaky` may hold. */
 export const PLAIN_SCENARIO_NAMES = [
@@ -102,8 +113,11 @@ export const PLAIN_SCENARIO_NAMES = [
   'malformed',
   'wrong_shape',
 ] as const
-export const SCENARIO_NAMES = [...PLAIN_SCENARIO_NAMES, 'down', 'flaky'] as const
+/** The TLS faults: global scenarios acted on at each new connection's handshake. */
+export const TLS_SCENARIO_NAMES = ['tls_expired', 'tls_wrong_host', 'tls_untrusted', 'tls_hang'] as const
+export const SCENARIO_NAMES = [...PLAIN_SCENARIO_NAMES, 'down', 'flaky', ...TLS_SCENARIO_NAMES] as const
 export type ScenarioName = (typeof SCENARIO_NAMES)[number]
+export type TlsScenarioName = (typeof TLS_SCENARIO_NAMES)[number]
 export type PlainScenarioName = (typeof PLAIN_SCENARIO_NAMES)[number]
 
 /** The plain scenarios' schemas in one form: the items a sequence or `flaky` may hold. */
@@ -119,6 +133,9 @@ function plainOf<F extends 'written' | 'filled'>(form: F) {
     malformed[form],
     wrongShape[form],
   ] as const
+}
+function tlsOf<F extends 'written' | 'filled'>(form: F) {
+  return [tlsExpired[form], tlsWrongHost[form], tlsUntrusted[form], tlsHang[form]] as const
 }
 /** A plain scenario as written: its bare name or its object. */
 const PlainScenarioSpecSchema = z.union([
@@ -158,6 +175,10 @@ export const SCENARIOS = [
   malformed,
   wrongShape,
   flaky,
+  tlsExpired,
+  tlsWrongHost,
+  tlsUntrusted,
+  tlsHang,
 ]
 const BY_NAME = new Map<string, (typeof SCENARIOS)[number]>(SCENARIOS.map((s) => [s.name, s]))
 
@@ -179,6 +200,7 @@ const ScenarioSpecObjectSchema = z.discriminatedUnion('scenario', [
   ...plainOf('written'),
   down.written,
   flaky.written,
+  ...tlsOf('written'),
 ])
 
 /** Any scenario as written: `"slow"`, `{"scenario":"slow","delayMs":6000}` or `{"sequence":[…]}`. */
@@ -188,7 +210,12 @@ export const SimulationSpecSchema = z
 export type SimulationSpec = z.infer<typeof SimulationSpecSchema>
 export type PlainScenarioSpec = z.infer<typeof PlainScenarioSpecSchema>
 
-const ScenarioSchema = z.discriminatedUnion('scenario', [...plainOf('filled'), down.filled, flaky.filled])
+const ScenarioSchema = z.discriminatedUnion('scenario', [
+  ...plainOf('filled'),
+  down.filled,
+  flaky.filled,
+  ...tlsOf('filled'),
+])
 /** A scenario or sequence with every default filled: what the server acts on and what GET shows. */
 export const FilledSimulationSchema = z.union([ScenarioSchema, sequence.filled])
 export type Scenario = z.output<typeof ScenarioSchema>
@@ -206,7 +233,7 @@ const limits = {
 }
 export const OVERRIDE_LIMITS = limits
 
-/** A scenario (but `down`, which takes neither) or a sequence, plus `count` and `probability`. */
+/** A scenario (but `down` and the TLS faults, which take neither) or a sequence, plus `count` and `probability`. */
 function withLimits<F extends 'written' | 'filled'>(form: F) {
   return [
     z.discriminatedUnion('scenario', [
@@ -221,6 +248,7 @@ function withLimits<F extends 'written' | 'filled'>(form: F) {
       wrongShape[form].extend(limits),
       down[form],
       flaky[form].extend(limits),
+      ...tlsOf(form),
     ]),
     sequence[form].extend(limits),
   ] as const
@@ -228,7 +256,7 @@ function withLimits<F extends 'written' | 'filled'>(form: F) {
 
 /**
  * The run-time override (PUT /api/simulation): a scenario or sequence plus `count` (only the next N
- * requests) and `probability` (chaos). `down` takes neither.
+ * requests) and `probability` (chaos). `down` and the TLS faults take neither.
  */
 export const OverrideSpecSchema = z
   .union([z.enum(SCENARIO_NAMES), ...withLimits('written')])
@@ -243,6 +271,37 @@ export function isDown(
 ): simulation is { scenario: 'down'; durationMs: number } {
   return simulation != null && 'scenario' in simulation && simulation.scenario === 'down'
 }
+
+export type TlsFault = Extract<Scenario, { scenario: TlsScenarioName }>
+
+/** Whether a scenario or spec is a TLS fault (acted on at each new connection's handshake). */
+export function isTlsFault(simulation: Simulation | null | undefined): simulation is TlsFault {
+  return simulation != null && 'scenario' in simulation && isTlsScenarioName(simulation.scenario)
+}
+
+export function isTlsScenarioName(name: unknown): name is TlsScenarioName {
+  return (TLS_SCENARIO_NAMES as readonly unknown[]).includes(name)
+}
+
+/** The scenario name of a written spec (a bare name or an object), undefined for a sequence. */
+export function specName(spec: SimulationSpec | OverrideSpec): string | undefined {
+  if (typeof spec === 'string') return spec
+  return 'scenario' in spec ? spec.scenario : undefined
+}
+
+/**
+ * Acted on at the connection rather than per request: `down` (the port closes) and the TLS faults (the
+ * handshake). The chooser treats them as no scenario.
+ */
+export function actsOnConnections(simulation: Simulation | null | undefined): boolean {
+  return isDown(simulation) || isTlsFault(simulation)
+}
+
+/** A user's own scenario: any but the TLS faults, which are global only. */
+export const UserSimulationSpecSchema = SimulationSpecSchema.refine(
+  (spec) => !isTlsScenarioName(specName(spec)),
+  `the TLS faults (${TLS_SCENARIO_NAMES.join(', ')}) act on connections, not on one user: set them globally (PUT /api/simulation or SIMULATE)`,
+)
 
 function fillParameters(parameters: Parameters, written: Record<string, unknown>): Record<string, unknown> {
   const filled: Record<string, unknown> = {}
@@ -298,6 +357,7 @@ const MAIN_PARAMETER: Partial<Record<ScenarioName, string>> = {
   down: 'durationMs',
   hang: 'maxMs',
   flaky: 'windowMs',
+  tls_hang: 'maxMs',
 }
 /**
  * Reads `SIMULATE`: JSON (`{"scenario":"slow","delayMs":6000}`, a sequence) or the short form `NAME`
