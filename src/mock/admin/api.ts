@@ -10,6 +10,7 @@ import {
   OverrideSpecSchema,
   specName,
   splitOverride,
+  userTlsProblem,
 } from '../simulation/scenarios.js'
 import { localControl, type SimulationControl, type SimulationView } from '../state/control.js'
 import type { Downtime } from '../state/downtime.js'
@@ -189,6 +190,8 @@ export function createApiRouter(deps: ApiDeps): express.Router {
   })
 
   const save = async (token: string, input: unknown, res: Response, created: number) => {
+    const tlsProblem = userTlsProblem((input as { simulate?: unknown } | null)?.simulate)
+    if (tlsProblem !== undefined) throw invalidRequest(tlsProblem, ['simulate'])
     const body = parseOrRefuse(UserRecordInputSchema, input)
     if (body.userToken !== undefined && body.userToken !== token) {
       throw invalidRequest('userToken in the body must match the token in the path', ['userToken'])

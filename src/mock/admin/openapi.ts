@@ -12,6 +12,7 @@ import {
   FilledSimulationSchema,
   OverrideSpecSchema,
   SimulationSpecSchema,
+  UserSimulationSpecSchema,
 } from '../simulation/scenarios.js'
 import { FindingsSchema, RequestLogEntrySchema } from '../state/request-log.js'
 import { UserRecordSchema } from '../users/record.js'
@@ -54,6 +55,7 @@ function componentSchemas(tokenField: string) {
     UserRecordPatch: UserRecordPatchSchema,
     UserList: UserListSchema,
     Simulation: SimulationSpecSchema,
+    UserSimulation: UserSimulationSpecSchema,
     Override: OverrideSpecSchema,
     FilledSimulation: FilledSimulationSchema,
     FilledOverride: FilledOverrideSchema,

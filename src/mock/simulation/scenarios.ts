@@ -115,7 +115,9 @@ export const PLAIN_SCENARIO_NAMES = [
 ] as const
 /** The TLS faults: global scenarios acted on at each new connection's handshake. */
 export const TLS_SCENARIO_NAMES = ['tls_expired', 'tls_wrong_host', 'tls_untrusted', 'tls_hang'] as const
-export const SCENARIO_NAMES = [...PLAIN_SCENARIO_NAMES, 'down', 'flaky', ...TLS_SCENARIO_NAMES] as const
+/** What a user's own `simulate` may name: all but the TLS faults, which act on connections. */
+export const USER_SCENARIO_NAMES = [...PLAIN_SCENARIO_NAMES, 'down', 'flaky'] as const
+export const SCENARIO_NAMES = [...USER_SCENARIO_NAMES, ...TLS_SCENARIO_NAMES] as const
 export type ScenarioName = (typeof SCENARIO_NAMES)[number]
 export type TlsScenarioName = (typeof TLS_SCENARIO_NAMES)[number]
 export type PlainScenarioName = (typeof PLAIN_SCENARIO_NAMES)[number]
@@ -208,6 +210,16 @@ export const SimulationSpecSchema = z
   .union([z.enum(SCENARIO_NAMES), ScenarioSpecObjectSchema, sequence.written])
   .meta({ id: 'Simulation' })
 export type SimulationSpec = z.infer<typeof SimulationSpecSchema>
+
+/** A user's own scenario: any scenario or sequence but a TLS fault (global only). */
+export const UserSimulationSpecSchema = z
+  .union([
+    z.enum(USER_SCENARIO_NAMES),
+    z.discriminatedUnion('scenario', [...plainOf('written'), down.written, flaky.written]),
+    sequence.written,
+  ])
+  .meta({ id: 'UserSimulation' })
+export type UserSimulationSpec = z.infer<typeof UserSimulationSpecSchema>
 export type PlainScenarioSpec = z.infer<typeof PlainScenarioSpecSchema>
 
 const ScenarioSchema = z.discriminatedUnion('scenario', [
@@ -289,6 +301,11 @@ export function specName(spec: SimulationSpec | OverrideSpec): string | undefine
   return 'scenario' in spec ? spec.scenario : undefined
 }
 
+/** Whether PUT /api/simulation takes `count` and `probability` with this scenario (all but `down` and the TLS faults). */
+export function takesLimits(name: string): boolean {
+  return name !== 'down' && !isTlsScenarioName(name)
+}
+
 /**
  * Acted on at the connection rather than per request: `down` (the port closes) and the TLS faults (the
  * handshake). The chooser treats them as no scenario.
@@ -297,11 +314,15 @@ export function actsOnConnections(simulation: Simulation | null | undefined): bo
   return isDown(simulation) || isTlsFault(simulation)
 }
 
-/** A user's own scenario: any but the TLS faults, which are global only. */
-export const UserSimulationSpecSchema = SimulationSpecSchema.refine(
-  (spec) => !isTlsScenarioName(specName(spec)),
-  `the TLS faults (${TLS_SCENARIO_NAMES.join(', ')}) act on connections, not on one user: set them globally (PUT /api/simulation or SIMULATE)`,
-)
+/** Why a user's own `simulate` may not be a TLS fault; undefined when it is not one. */
+export function userTlsProblem(simulate: unknown): string | undefined {
+  const name =
+    typeof simulate === 'object' && simulate !== null
+      ? (simulate as { scenario?: unknown }).scenario
+      : simulate
+  if (!isTlsScenarioName(name)) return undefined
+  return `${name} acts on TLS handshakes, not on one user's requests: set it globally (PUT /api/simulation or SIMULATE)`
+}
 
 function fillParameters(parameters: Parameters, written: Record<string, unknown>): Record<string, unknown> {
   const filled: Record<string, unknown> = {}
