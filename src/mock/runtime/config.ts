@@ -307,14 +307,16 @@ export interface ExampleConfig
     | 'seedFile'
     | 'bodyLimit'
     | 'lookupTimeoutMs'
+    | 'tls'
   > {}
 
 /** The server's variables, read and checked the same way, with PORT 5055 by default and no admin API. */
 export function loadExampleConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig {
   const config = loadConfig({ ...env, PORT: env.PORT || String(EXAMPLE_PORT), ADMIN_PORT: '0' })
   const { port, host, endpointPath, tokenField, secrets, dataFile, databaseUrl, seedFile } = config
-  const { bodyLimit, lookupTimeoutMs } = config
+  const { bodyLimit, lookupTimeoutMs, tls } = config
   return {
+    tls,
     port,
     host,
     endpointPath,
