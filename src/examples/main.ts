@@ -1,4 +1,4 @@
-import { ConfigError, loadExampleConfig } from '../mock/runtime/config.js'
+import { ConfigError, type ExampleConfig, loadExampleConfig } from '../mock/runtime/config.js'
 import { reachableUrl } from '../mock/runtime/listen.js'
 import { ensureSecret } from '../mock/runtime/secret.js'
 import { StoreError } from '../mock/users/store.js'
@@ -21,6 +21,19 @@ const EXAMPLES: Record<string, StartExample> = {
 /** How long a stopping example lets in-flight requests finish. */
 const GRACE_MS = 5000
 
+/** TLS_CERT/TLS_KEY as read by the configuration, or TLS=self-signed's certificate (made once, as the mock does). */
+async function exampleTls(
+  tls: ExampleConfig['tls'],
+  dataFile: string,
+): Promise<{ pem: { cert: string; key: string }; caFile?: string } | undefined> {
+  if (tls === undefined) return undefined
+  if (tls.source === 'files') return { pem: { cert: tls.cert, key: tls.key } }
+  // Loaded only when used: an example over plain HTTP never loads the certificate library.
+  const { ensureSelfSigned, LOCAL_HOSTS, tlsDirectory } = await import('../mock/runtime/tls-certs.js')
+  const made = await ensureSelfSigned(tlsDirectory(dataFile), [...new Set([...LOCAL_HOSTS, ...tls.hosts])])
+  return { pem: made.server, caFile: made.files.caFile }
+}
+
 async function main(): Promise<void> {
   const name = process.argv[2] ?? ''
   const start = Object.hasOwn(EXAMPLES, name) ? EXAMPLES[name] : undefined
@@ -31,7 +44,9 @@ async function main(): Promise<void> {
   const config = loadExampleConfig()
   const { secrets, file } = await ensureSecret(config)
   const users = await openExampleStore(config)
+  const tls = await exampleTls(config.tls, config.dataFile)
   const running = await start({
+    tls: tls?.pem,
     secrets,
     store: users.store,
     tokenField: config.tokenField,
@@ -41,10 +56,11 @@ async function main(): Promise<void> {
     port: config.port,
     host: config.host,
   })
-  const url = reachableUrl(config.host, running.port, config.endpointPath)
+  const url = reachableUrl(config.host, running.port, config.endpointPath, tls ? 'https' : 'http')
   const secretFrom = file === undefined ? 'TALKI_SECRET' : file
   process.stdout.write(
-    `${name} example listening on ${url} (${users.description}; secret from ${secretFrom})\n`,
+    `${name} example listening on ${url} (${users.description}; secret from ${secretFrom})\n` +
+      (tls?.caFile ? `HTTPS: trust the local CA ${tls.caFile} (curl --cacert ${tls.caFile})\n` : ''),
   )
 
   let stopping = false

@@ -1,4 +1,5 @@
 import { createServer, type RequestListener, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { listen, SERVER_OPTIONS } from '../mock/runtime/listen.js'
 import type { EndpointOptions } from '../template/customer-route.js'
 
@@ -7,6 +8,8 @@ export interface ExampleOptions extends EndpointOptions {
   path: string
   port: number
   host: string
+  /** PEM certificate and key: the example serves HTTPS (TLS_CERT/TLS_KEY, or TLS=self-signed). */
+  tls?: { cert: string; key: string } | undefined
 }
 
 export interface RunningExample {
@@ -22,7 +25,10 @@ export async function serveListener(
   listener: RequestListener,
   options: ExampleOptions,
 ): Promise<RunningExample> {
-  return serveNodeServer(createServer(SERVER_OPTIONS, listener), options)
+  const server = options.tls
+    ? createHttpsServer({ ...SERVER_OPTIONS, ...options.tls }, listener)
+    : createServer(SERVER_OPTIONS, listener)
+  return serveNodeServer(server as Server, options)
 }
 
 export async function serveNodeServer(server: Server, options: ExampleOptions): Promise<RunningExample> {

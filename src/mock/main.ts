@@ -15,6 +15,8 @@ async function main(): Promise<void> {
   const mock = await createMock(config, logger)
   const urls = await mock.listen()
   const { created, file } = mock.secret
+  const caFile = mock.tls?.caFile
+  const cacert = caFile ? `--cacert ${caFile} ` : ''
   // Printed once the ports are known, so the example request names the real one (PORT=0 picks it).
   if (created && file) {
     logger.flush()
@@ -22,7 +24,17 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\nCreated a development signing secret in ${file} (shown once; set TALKI_SECRET to use your own):\n` +
         `  ${created}\nTry the vendor page's example request:\n` +
-        `  curl -s ${urls.endpoint} -H 'Content-Type: application/json' -H 'X-Talki-Signature: ${sign(created, body)}' -d '${body}'\n\n`,
+        `  curl -s ${cacert}${urls.endpoint} -H 'Content-Type: application/json' -H 'X-Talki-Signature: ${sign(created, body)}' -d '${body}'\n\n`,
+    )
+  }
+  // TLS=self-signed: every start says which CA to trust (it is no secret), with a request that uses it.
+  if (caFile) {
+    logger.flush()
+    const check = urls.admin ? `${urls.admin}healthz` : `-X POST ${urls.endpoint}`
+    process.stdout.write(
+      `\nHTTPS with a local certificate authority${mock.tls?.created ? ' (created now)' : ''}: trust ${caFile} in your clients:\n` +
+        `  curl ${cacert}${check}\n` +
+        `  talki-endpoint check --ca ${caFile} --url ${urls.endpoint} --token usr_abc123\n\n`,
     )
   }
 

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type RequestListener, type Server } from 'node:http'
 import { createEndpointApp } from './endpoint/app.js'
 import type { Config } from './runtime/config.js'
 import { hostPort, listen, reachableUrl, SERVER_OPTIONS } from './runtime/listen.js'
@@ -6,6 +6,8 @@ import { createLogger, type Logger } from './runtime/log.js'
 import { readinessOf } from './runtime/readiness.js'
 import { ensureSecret } from './runtime/secret.js'
 import { logStartup } from './runtime/startup-log.js'
+import type { TlsMaterial } from './runtime/tls-server.js'
+import { tlsFaultOf } from './simulation/choose.js'
 import { fillDefaults, isDown, type Simulation } from './simulation/scenarios.js'
 import type { StateEngine } from './state/engine.js'
 import { openMemoryState } from './state/memory.js'
@@ -23,10 +25,23 @@ export interface MockSecret {
   created: string | undefined
 }
 
+/** HTTPS on both ports (TLS=self-signed, or TLS_CERT and TLS_KEY). */
+export interface MockTls {
+  source: 'self-signed' | 'files'
+  /** The certificate the ports present. */
+  certFile: string
+  /** TLS=self-signed: the local CA a client trusts (`curl --cacert`). */
+  caFile: string | undefined
+  /** TLS=self-signed: the local CA was made on this start. */
+  created: boolean
+}
+
 export interface Mock {
   config: Config
   logger: Logger
   secret: MockSecret
+  /** undefined: plain HTTP. */
+  tls: MockTls | undefined
   /** Listens on both ports and logs the start-up lines; resolves with the URLs that reach them. */
   listen(): Promise<MockUrls>
   /** Stops taking requests, lets those in flight finish (at most SHUTDOWN_TIMEOUT_MS), flushes the store. */
@@ -36,7 +51,7 @@ export interface Mock {
 }
 
 export interface MockUrls {
-  /** The endpoint's URL, path included (`http://127.0.0.1:3000/talki/customer`). */
+  /** The endpoint's URL, path included (`http://127.0.0.1:3000/talki/customer`; https:// with TLS on). */
   endpoint: string
   /** The admin port's root URL; undefined when ADMIN_PORT=0 turns it off. */
   admin: string | undefined
@@ -76,11 +91,19 @@ export async function createMock(config: Config, logger: Logger = createLogger('
   const settled = () => {
     if (--inFlight === 0) drained()
   }
-  const endpointServer = createServer(SERVER_OPTIONS, (req, res) => {
+  const onRequest: RequestListener = (req, res) => {
     inFlight++
     res.on('close', settled)
     endpoint(req, res)
-  })
+  }
+  const tls = config.tls ? await openTls(config.tls, config.dataFile) : undefined
+  // The TLS faults follow this replica's copy of the override (shared through Redis when REDIS_URL is set).
+  const endpointServer = tls
+    ? tls.servers.createFaultyHttpsServer(tls.material, onRequest, {
+        fault: () => tlsFaultOf(state.simulation),
+        hanging,
+      })
+    : createServer(SERVER_OPTIONS, onRequest)
 
   let adminServer: Server | undefined
   const openAdmin = async (endpointPort: number): Promise<number> => {
@@ -94,8 +117,11 @@ export async function createMock(config: Config, logger: Logger = createLogger('
       store,
       logger,
       endpointPort,
+      tlsEnabled: tls !== undefined,
     })
-    adminServer = createServer(SERVER_OPTIONS, admin)
+    adminServer = tls
+      ? tls.servers.createHttpsServer(tls.material, admin)
+      : createServer(SERVER_OPTIONS, admin)
     return listen(adminServer, config.adminPort, config.adminHost, { port: 'ADMIN_PORT', host: 'ADMIN_HOST' })
   }
 
@@ -103,19 +129,21 @@ export async function createMock(config: Config, logger: Logger = createLogger('
     config,
     logger,
     secret: { secrets, created, file },
+    tls: tls && describeTls(config, tls.material),
     inFlight: () => inFlight,
     async listen() {
       // SIMULATE=down:N on a fixed port: the port opens N ms after start (with PORT=0 it listens first, to
       // learn its port, and closes at once).
       const opensLater = isDown(startup) && config.port !== 0
       const port = opensLater ? config.port : await listen(endpointServer, config.port, config.host)
-      const endpointUrl = reachableUrl(config.host, port, config.endpointPath)
+      const scheme = tls ? 'https' : 'http'
+      const endpointUrl = reachableUrl(config.host, port, config.endpointPath, scheme)
       downtime.attach(endpointServer, { port, host: config.host })
       if (isDown(startup)) downtime.start(startup.durationMs)
       const adminPort = config.adminPort === 0 ? undefined : await openAdmin(port)
       urls = {
         endpoint: endpointUrl,
-        admin: adminPort === undefined ? undefined : reachableUrl(config.adminHost, adminPort, '/'),
+        admin: adminPort === undefined ? undefined : reachableUrl(config.adminHost, adminPort, '/', scheme),
       }
       logStartup(logger, {
         endpoint: {
@@ -132,6 +160,7 @@ export async function createMock(config: Config, logger: Logger = createLogger('
         secret: file
           ? { source: 'file', file, created: created !== undefined }
           : { source: 'TALKI_SECRET', count: secrets.length },
+        ...(tls ? { tls: describeTls(config, tls.material) } : {}),
       })
       return urls
     },
@@ -152,6 +181,20 @@ export async function createMock(config: Config, logger: Logger = createLogger('
       await state.close()
     },
   }
+}
+
+/** Loaded only when TLS is on: a mock over plain HTTP never loads the certificate library. */
+async function openTls(config: NonNullable<Config['tls']>, dataFile: string) {
+  const servers = await import('./runtime/tls-server.js')
+  return { servers, material: await servers.prepareTls(config, dataFile) }
+}
+
+function describeTls(config: Config, material: TlsMaterial): MockTls {
+  if (config.tls?.source === 'files') {
+    return { source: 'files', certFile: config.tls.certFile, caFile: undefined, created: false }
+  }
+  const { files, created } = material
+  return { source: 'self-signed', certFile: files.certFile, caFile: files.caFile, created }
 }
 
 /** The users: in PostgreSQL when DATABASE_URL is set, else in the JSON file. */

@@ -28,7 +28,7 @@ function startExample(args: string[], env: Record<string, string> = {}): ServerP
 async function listeningUrl(example: ServerProcess, timeoutMs = 20_000): Promise<URL> {
   const deadline = performance.now() + timeoutMs
   for (;;) {
-    const match = / listening on (http:\/\/\S+)/.exec(example.stdout())
+    const match = / listening on (https?:\/\/\S+)/.exec(example.stdout())
     if (match?.[1]) return new URL(match[1])
     if (performance.now() > deadline) {
       throw new Error(`no "listening" line\nstdout: ${example.stdout()}\nstderr: ${example.stderr()}`)

@@ -6,8 +6,11 @@ import type { Override } from '../simulation/choose.js'
 import {
   FilledOverrideSchema,
   FilledSimulationSchema,
+  isTlsScenarioName,
   OverrideSpecSchema,
+  specName,
   splitOverride,
+  userTlsProblem,
 } from '../simulation/scenarios.js'
 import type { SimulationControl, SimulationView } from '../state/control.js'
 import { RequestLogEntrySchema, type RequestLogStore } from '../state/request-log.js'
@@ -28,6 +31,8 @@ export type ApiDeps = {
   seedFile: string
   /** How often the SSE stream sends a comment so proxies and idle timers keep it open. */
   heartbeatMs?: number
+  /** HTTPS is on: the TLS faults can be set. */
+  tlsEnabled?: boolean
   /** The simulation, set and read through its state engine (src/mock/state/engine.ts). */
   control: SimulationControl
 }
@@ -135,7 +140,17 @@ export function createApiRouter(deps: ApiDeps): express.Router {
   })
 
   api.put('/simulation', async (req, res) => {
-    const override = splitOverride(parseOrRefuse(OverrideSpecSchema, requiredBody(req)))
+    const spec = parseOrRefuse(OverrideSpecSchema, requiredBody(req))
+    const name = specName(spec)
+    if (isTlsScenarioName(name) && deps.tlsEnabled !== true) {
+      throw new Refusal('tls_not_enabled', [
+        {
+          message: `${name} acts on TLS handshakes and this mock serves plain HTTP: start it with TLS=self-signed, or TLS_CERT and TLS_KEY`,
+          ...(typeof spec === 'string' ? {} : { path: ['scenario'] }),
+        },
+      ])
+    }
+    const override = splitOverride(spec)
     const state = await control.set(override)
     logger.info({ override: state.override && showOverride(state.override) }, 'simulation override set')
     res.json(simulationState(state))
@@ -171,6 +186,8 @@ export function createApiRouter(deps: ApiDeps): express.Router {
   })
 
   const save = async (token: string, input: unknown, res: Response, created: number) => {
+    const tlsProblem = userTlsProblem((input as { simulate?: unknown } | null)?.simulate)
+    if (tlsProblem !== undefined) throw invalidRequest(tlsProblem, ['simulate'])
     const body = parseOrRefuse(UserRecordInputSchema, input)
     if (body.userToken !== undefined && body.userToken !== token) {
       throw invalidRequest('userToken in the body must match the token in the path', ['userToken'])

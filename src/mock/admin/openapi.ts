@@ -12,6 +12,7 @@ import {
   FilledSimulationSchema,
   OverrideSpecSchema,
   SimulationSpecSchema,
+  UserSimulationSpecSchema,
 } from '../simulation/scenarios.js'
 import { FindingsSchema, RequestLogEntrySchema } from '../state/request-log.js'
 import { UserRecordSchema } from '../users/record.js'
@@ -54,6 +55,7 @@ function componentSchemas(tokenField: string) {
     UserRecordPatch: UserRecordPatchSchema,
     UserList: UserListSchema,
     Simulation: SimulationSpecSchema,
+    UserSimulation: UserSimulationSpecSchema,
     Override: OverrideSpecSchema,
     FilledSimulation: FilledSimulationSchema,
     FilledOverride: FilledOverrideSchema,
@@ -106,6 +108,8 @@ const REFUSALS: Record<AdminErrorCode, string> = {
   unsupported_media_type: 'unsupported_media_type: the body is not of the media type the operation takes',
   too_many_streams: `too_many_streams: ${MAX_STREAMS} streams are open already`,
   internal_error: 'internal_error: a fault of the server (logged), never an answer to bad input',
+  tls_not_enabled:
+    'tls_not_enabled: a TLS fault needs HTTPS on (TLS=self-signed, or TLS_CERT and TLS_KEY); nothing changed',
   seed_unreadable: 'seed_unreadable: data/seed.json could not be read or is not valid; nothing was reset',
   store_unavailable:
     'store_unavailable: PostgreSQL (DATABASE_URL) or Redis (REDIS_URL) cannot do the work now; try again after Retry-After',
@@ -308,8 +312,13 @@ export function buildOpenApiDocument(options: { endpointPath: string; tokenField
           put: adminOperation(
             'Set the global override: a scenario or sequence, with optional count and probability',
             { '200': answer('The new state', 'SimulationState') },
-            BODY_REFUSALS,
-            { requestBody: body('Override', 'A scenario or sequence; `down` takes no count or probability') },
+            [...BODY_REFUSALS, 'tls_not_enabled'],
+            {
+              requestBody: body(
+                'Override',
+                'A scenario or sequence; `down` and the TLS faults take no count or probability',
+              ),
+            },
           ),
           delete: adminOperation('Clear the override; a downtime in progress ends at once', {
             '204': noContent('Cleared'),

@@ -17,6 +17,7 @@ export const AdminErrorSchema = z.strictObject({ error: z.string(), issues: z.ar
 /** Every code the admin API answers, by status. The document lists, for each operation, the ones it uses. */
 export const ADMIN_ERRORS = {
   invalid_request: 400,
+  tls_not_enabled: 400,
   unauthorized: 401,
   not_found: 404,
   user_not_found: 404,

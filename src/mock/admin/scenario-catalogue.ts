@@ -4,6 +4,7 @@ import {
   PLAIN_SCENARIO_NAMES,
   SCENARIOS,
   SEQUENCE_PARAMETERS,
+  takesLimits,
 } from '../simulation/scenarios.js'
 
 // GET /api/scenarios: every scenario's parameters with type, range, default and description, read from
@@ -24,11 +25,16 @@ type ParameterInfo = z.infer<typeof ParameterInfoSchema>
 
 export const ScenarioCatalogueSchema = z.strictObject({
   scenarios: z.array(
-    z.strictObject({ name: z.string(), description: z.string(), parameters: z.array(ParameterInfoSchema) }),
+    z.strictObject({
+      name: z.string(),
+      description: z.string(),
+      parameters: z.array(ParameterInfoSchema),
+      limits: z.boolean().describe('Whether PUT /api/simulation takes the override parameters with it'),
+    }),
   ),
   override: z
     .strictObject({ parameters: z.array(ParameterInfoSchema) })
-    .describe('What PUT /api/simulation takes beside a scenario (not with down)'),
+    .describe('What PUT /api/simulation takes beside a scenario (not with down or a TLS fault)'),
   sequence: z
     .strictObject({ parameters: z.array(ParameterInfoSchema) })
     .describe('What a {"sequence":[…]} takes beside its items'),
@@ -83,6 +89,7 @@ export function scenarioCatalogue(): ScenarioCatalogue {
       name: s.name,
       description: s.description,
       parameters: describeParameters(s.parameters),
+      limits: takesLimits(s.name),
     })),
     override: {
       parameters: Object.entries(OVERRIDE_LIMITS).map(([name, schema]) =>

@@ -10,7 +10,7 @@ const TALKI_RETRY_MS = 3000
 
 /**
  * @typedef {{ name: string, type: string, minimum?: number, maximum?: number, default?: unknown, values?: unknown[], description?: string }} Parameter
- * @typedef {{ name: string, description?: string, parameters: Parameter[] }} ScenarioInfo
+ * @typedef {{ name: string, description?: string, parameters: Parameter[], limits?: boolean }} ScenarioInfo
  * @typedef {{ scenarios: ScenarioInfo[], override: { parameters: Parameter[] }, sequence: { parameters: Parameter[] } }} Catalogue
  * @typedef {{ scenario: string, [key: string]: any }} ScenarioObject
  * @typedef {{ sequence: Array<string | ScenarioObject>, windowMs?: number, [key: string]: any }} SequenceObject
@@ -117,6 +117,8 @@ export function describeSpec(spec) {
       return `down ${shortMs(s.durationMs)}`
     case 'hang':
       return `hang (closed after ${shortMs(s.maxMs)})`
+    case 'tls_hang':
+      return `tls_hang (closed after ${shortMs(s.maxMs)})`
     case 'flaky':
       return `flaky: ${describeSpec(s.failWith)} then ok (rewinds after ${shortMs(s.windowMs)} idle)`
     default:
@@ -143,6 +145,11 @@ const REFUSED = {
   tookMs: 0,
   text: 'connection refused (port closed)',
   sees: 'nothing',
+}
+
+/** A TLS fault: the handshake fails, so no request is sent. @param {string} why @returns {Meeting} */
+function tlsRefused(why) {
+  return { down: true, status: null, tookMs: 0, text: `TLS handshake fails: ${why}`, sees: 'nothing' }
 }
 
 /**
@@ -209,6 +216,29 @@ export function meet(s, jitter = 'late') {
         tookMs: 0,
         text: 'a 200 that breaks the contract (plan a number, nested fields)',
         sees: 'error',
+      }
+    case 'tls_expired':
+      return tlsRefused('the certificate has expired')
+    case 'tls_wrong_host':
+      return tlsRefused('the certificate is for another host name')
+    case 'tls_untrusted':
+      return tlsRefused('the certificate comes from an unknown CA')
+    case 'tls_hang':
+      if (s.maxMs >= TALKI_TIMEOUT_MS) {
+        return {
+          down: true,
+          status: null,
+          tookMs: TALKI_TIMEOUT_MS,
+          text: 'no TLS handshake within 5 s',
+          sees: 'nothing',
+        }
+      }
+      return {
+        down: true,
+        status: null,
+        tookMs: s.maxMs,
+        text: `connection closed after ${latency(s.maxMs)} without a TLS handshake`,
+        sees: 'nothing',
       }
     case 'down':
       return {

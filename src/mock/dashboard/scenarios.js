@@ -84,9 +84,9 @@ function scenarioInfo(name) {
   return catalogue.scenarios.find((s) => s.name === name)
 }
 
-/** `down` takes no count or probability. @param {string} name */
+/** `down` and the TLS faults take no count or probability (the catalogue says which). @param {string} name */
 function takesLimits(name) {
-  return !isDownSpec({ scenario: name })
+  return scenarioInfo(name)?.limits !== false
 }
 
 function renderSwitches() {

@@ -1,8 +1,15 @@
+import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { hostname } from 'node:os'
+import { createSecureContext } from 'node:tls'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
-import { parseSimulateText, type SimulationSpec } from '../simulation/scenarios.js'
+import {
+  isTlsScenarioName,
+  parseSimulateText,
+  type SimulationSpec,
+  specName,
+} from '../simulation/scenarios.js'
 import { ConfigError } from './config-error.js'
 import type { LogFormat } from './log.js'
 
@@ -73,6 +80,19 @@ const databaseUrl = z.string().refine((value) => {
   }
 }, 'must be a URL such as postgres://user:password@host:5432/database')
 
+const DNS_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
+const hostList = z.string().transform((value, ctx) => {
+  const hosts = value.split(',').map((host) => host.trim())
+  const bad = hosts.find((host) => !DNS_NAME.test(host) && isIP(host) === 0)
+  if (bad === undefined) return hosts
+  ctx.addIssue({
+    code: 'custom',
+    message: `must be host names or IP addresses, comma-separated: "${bad}" is neither`,
+  })
+  return z.NEVER
+})
+
 const EnvSchema = z.object({
   PORT: integer(0, 65535).default(3000),
   HOST: host.default('0.0.0.0'),
@@ -120,8 +140,20 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9:._-]{1,64}$/, 'must be 1 to 64 letters, digits or : . _ -')
     .optional(),
+  TLS: z
+    .enum(['self-signed'], { error: 'must be self-signed (or unset: TLS_CERT and TLS_KEY give your own)' })
+    .optional(),
+  TLS_CERT: z.string().optional(),
+  TLS_KEY: z.string().optional(),
+  TLS_HOSTS: hostList.optional(),
   NODE_ENV: z.string().optional(),
 })
+
+/** HTTPS on both ports: the PEM files of TLS_CERT and TLS_KEY, or TLS=self-signed's local CA. */
+export type TlsConfig =
+  | { source: 'files'; cert: string; key: string; certFile: string; keyFile: string }
+  /** Made once beside the secret file (src/mock/runtime/tls-certs.ts) for localhost and `hosts`. */
+  | { source: 'self-signed'; hosts: string[] }
 
 export interface Config {
   port: number
@@ -150,6 +182,8 @@ export interface Config {
   redisPrefix: string
   /** Names this process in the shared request log. */
   replicaId: string
+  /** Unset: plain HTTP. */
+  tls: TlsConfig | undefined
 }
 
 function isLoopback(address: string): boolean {
@@ -179,6 +213,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `Invalid configuration: ADMIN_TOKEN is required when ADMIN_HOST (${e.ADMIN_HOST}) is not a loopback address`,
     )
   }
+  const tls = tlsConfig(e)
+  const simulated = e.SIMULATE === undefined ? undefined : specName(e.SIMULATE)
+  if (tls === undefined && isTlsScenarioName(simulated)) {
+    throw new ConfigError(
+      `Invalid configuration: SIMULATE ${simulated} needs TLS on (set TLS=self-signed, or TLS_CERT and TLS_KEY)`,
+    )
+  }
   const production = e.NODE_ENV === 'production'
   if (production && e.TALKI_SECRET === undefined) {
     throw new ConfigError('Invalid configuration: TALKI_SECRET is required when NODE_ENV=production')
@@ -205,7 +246,51 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     replicaId: e.REPLICA_ID ?? `${hostname()}:${process.pid}`,
+    tls,
   }
+}
+
+/** The TLS variables as one choice; the PEM files are read and checked here, each error naming its variable. */
+function tlsConfig(e: {
+  TLS?: 'self-signed' | undefined
+  TLS_CERT?: string | undefined
+  TLS_KEY?: string | undefined
+  TLS_HOSTS?: string[] | undefined
+}): TlsConfig | undefined {
+  const invalid = (message: string) => new ConfigError(`Invalid configuration: ${message}`)
+  if (e.TLS === 'self-signed') {
+    if (e.TLS_CERT !== undefined || e.TLS_KEY !== undefined) {
+      throw invalid('TLS=self-signed makes its own certificate: unset TLS_CERT and TLS_KEY, or unset TLS')
+    }
+    return { source: 'self-signed', hosts: e.TLS_HOSTS ?? [] }
+  }
+  if (e.TLS_HOSTS !== undefined) {
+    throw invalid('TLS_HOSTS names the hosts of TLS=self-signed’s certificate: set TLS=self-signed too')
+  }
+  if (e.TLS_CERT === undefined && e.TLS_KEY === undefined) return undefined
+  if (e.TLS_CERT === undefined) throw invalid('TLS_CERT is required with TLS_KEY (a PEM certificate file)')
+  if (e.TLS_KEY === undefined) throw invalid('TLS_KEY is required with TLS_CERT (a PEM private key file)')
+  const cert = readPem('TLS_CERT', e.TLS_CERT, /-----BEGIN CERTIFICATE-----/, 'a PEM certificate')
+  const key = readPem('TLS_KEY', e.TLS_KEY, /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/, 'a PEM private key')
+  try {
+    createSecureContext({ cert, key })
+  } catch (error) {
+    // OpenSSL's reason names no key material ("key values mismatch"); the key is never echoed.
+    throw invalid(`TLS_KEY does not go with TLS_CERT (${(error as Error).message})`)
+  }
+  return { source: 'files', cert, key, certFile: e.TLS_CERT, keyFile: e.TLS_KEY }
+}
+
+function readPem(name: string, file: string, begins: RegExp, what: string): string {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+    throw new ConfigError(`Invalid configuration: ${name} cannot be read (${file}: ${reason})`)
+  }
+  if (!begins.test(text)) throw new ConfigError(`Invalid configuration: ${name} ${file} is not ${what}`)
+  return text
 }
 
 /** What an integrator example (src/examples/) is configured with. */
@@ -222,14 +307,16 @@ export interface ExampleConfig
     | 'seedFile'
     | 'bodyLimit'
     | 'lookupTimeoutMs'
+    | 'tls'
   > {}
 
 /** The server's variables, read and checked the same way, with PORT 5055 by default and no admin API. */
 export function loadExampleConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig {
   const config = loadConfig({ ...env, PORT: env.PORT || String(EXAMPLE_PORT), ADMIN_PORT: '0' })
   const { port, host, endpointPath, tokenField, secrets, dataFile, databaseUrl, seedFile } = config
-  const { bodyLimit, lookupTimeoutMs } = config
+  const { bodyLimit, lookupTimeoutMs, tls } = config
   return {
+    tls,
     port,
     host,
     endpointPath,

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http'
+import type { Server } from 'node:net'
 import { ConfigError } from './config-error.js'
 
 // Listening on a port, shared by the server (main.ts) and the integrator examples (src/examples/).
@@ -67,9 +67,14 @@ function listenError(
 }
 
 /** A URL a local client can open: 0.0.0.0 and :: shown as 127.0.0.1, IPv6 in brackets. */
-export function reachableUrl(host: string, port: number, path: string): string {
+export function reachableUrl(
+  host: string,
+  port: number,
+  path: string,
+  scheme: 'http' | 'https' = 'http',
+): string {
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
-  return `http://${hostPort(shown, port)}${path}`
+  return `${scheme}://${hostPort(shown, port)}${path}`
 }
 
 /** `0.0.0.0:3000`, `[::1]:3000`. */

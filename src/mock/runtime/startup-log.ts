@@ -21,10 +21,12 @@ export interface StartupFacts {
   /** Where the simulation state, request log and downtime live. */
   state: Engine
   secret: { source: 'TALKI_SECRET'; count: number } | { source: 'file'; file: string; created: boolean }
+  /** HTTPS on both ports: the certificate's file and, for TLS=self-signed, the local CA's. */
+  tls?: { source: 'self-signed' | 'files'; certFile: string; caFile: string | undefined; created: boolean }
 }
 
 export function logStartup(logger: Logger, facts: StartupFacts): void {
-  const { endpoint, admin, store, state, secret } = facts
+  const { endpoint, admin, store, state, secret, tls } = facts
   if (endpoint.downForMs === undefined) {
     logger.info({ address: endpoint.address, url: endpoint.url }, 'endpoint listening')
   } else {
@@ -44,4 +46,10 @@ export function logStartup(logger: Logger, facts: StartupFacts): void {
   } else {
     logger.info({ count: secret.count }, 'signing secret from TALKI_SECRET (not shown)')
   }
+  if (tls?.source === 'self-signed') {
+    logger.info(
+      { ca: tls.caFile, cert: tls.certFile },
+      tls.created ? 'HTTPS: local CA created' : 'HTTPS: local CA from',
+    )
+  } else if (tls) logger.info({ cert: tls.certFile }, 'HTTPS: certificate from TLS_CERT')
 }

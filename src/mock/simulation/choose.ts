@@ -1,10 +1,13 @@
 import {
+  actsOnConnections,
   fillDefaults,
   isDown,
+  isTlsFault,
   type PlainScenario,
   type Sequence,
   type Simulation,
   type SimulationSpec,
+  type TlsFault,
 } from './scenarios.js'
 
 /** What the chooser reads of a stored user: only the user's own scenario (src/mock/users/record.ts). */
@@ -89,9 +92,9 @@ export interface DecideInput {
 export function chooseScenario(input: DecideInput, state: SimulationState): Decision {
   const { token, user, now } = input
   const override = state.override
-  // A global `down` is acted on when it is set, not per request: it is no scenario here. It takes
-  // no probability, so no random number is drawn for it.
-  if (override !== null && !isDown(override.simulation)) {
+  // A global `down` is acted on when it is set, a TLS fault at each new connection, not per request:
+  // neither is a scenario here. They take no probability, so no random number is drawn for them.
+  if (override !== null && !actsOnConnections(override.simulation)) {
     if (override.probability === undefined || input.random() < override.probability) {
       if (override.remaining !== null) {
         override.remaining -= 1
@@ -104,8 +107,8 @@ export function chooseScenario(input: DecideInput, state: SimulationState): Deci
     }
   }
   const startup = state.startup
-  // SIMULATE=down is handled at start (the port opens late), likewise not per request.
-  if (startup !== null && !isDown(startup)) {
+  // SIMULATE=down is handled at start (the port opens late), a TLS fault at the handshake: not per request.
+  if (startup !== null && !actsOnConnections(startup)) {
     return { scenario: resolve(state, startup, 'startup', 0, token, now), source: 'startup' }
   }
   if (user !== undefined) {
@@ -115,6 +118,15 @@ export function chooseScenario(input: DecideInput, state: SimulationState): Deci
     }
   }
   return null
+}
+
+/**
+ * The TLS fault new connections get: the override's when one is set (an override replaces SIMULATE's
+ * scenario, so a non-TLS override means none), else SIMULATE's; null for a good handshake.
+ */
+export function tlsFaultOf(state: Pick<SimulationState, 'override' | 'startup'>): TlsFault | null {
+  const simulation = state.override === null ? state.startup : state.override.simulation
+  return isTlsFault(simulation) ? simulation : null
 }
 
 /** The user's own `simulate`, defaults filled, or null. */

@@ -89,6 +89,17 @@ const hang = scenario('hang', 'No answer; the socket is closed after maxMs', {
 })
 const malformed = scenario('malformed', '200 with a truncated JSON body')
 const wrongShape = scenario('wrong_shape', '200 JSON that breaks the contract (plan a number, nested fields)')
+// The TLS faults act on the handshake of each new connection, not on a request: global only (an
+// override or SIMULATE, never a user's own `simulate`), without count or probability, and only with TLS on.
+const tlsExpired = scenario(
+  'tls_expired',
+  'New connections get a certificate from the same CA that has expired',
+)
+const tlsWrongHost = scenario('tls_wrong_host', 'New connections get a certificate for another host name')
+const tlsUntrusted = scenario('tls_untrusted', 'New connections get a certificate from an unknown CA')
+const tlsHang = scenario('tls_hang', 'New connections are accepted and the TLS handshake never answered', {
+  maxMs: parameter(ms, 60_000, 'How long the connection is held before it is closed, in ms'),
+})
 
 /** Scenarios that act on one request: the items a sequence or `flaky` may hold. */
 export const PLAIN_SCENARIO_NAMES = [
@@ -102,8 +113,13 @@ export const PLAIN_SCENARIO_NAMES = [
   'malformed',
   'wrong_shape',
 ] as const
-export const SCENARIO_NAMES = [...PLAIN_SCENARIO_NAMES, 'down', 'flaky'] as const
+/** The TLS faults: global scenarios acted on at each new connection's handshake. */
+export const TLS_SCENARIO_NAMES = ['tls_expired', 'tls_wrong_host', 'tls_untrusted', 'tls_hang'] as const
+/** What a user's own `simulate` may name: all but the TLS faults, which act on connections. */
+export const USER_SCENARIO_NAMES = [...PLAIN_SCENARIO_NAMES, 'down', 'flaky'] as const
+export const SCENARIO_NAMES = [...USER_SCENARIO_NAMES, ...TLS_SCENARIO_NAMES] as const
 export type ScenarioName = (typeof SCENARIO_NAMES)[number]
+export type TlsScenarioName = (typeof TLS_SCENARIO_NAMES)[number]
 export type PlainScenarioName = (typeof PLAIN_SCENARIO_NAMES)[number]
 
 /** The plain scenarios' schemas in one form: the items a sequence or `flaky` may hold. */
@@ -119,6 +135,9 @@ function plainOf<F extends 'written' | 'filled'>(form: F) {
     malformed[form],
     wrongShape[form],
   ] as const
+}
+function tlsOf<F extends 'written' | 'filled'>(form: F) {
+  return [tlsExpired[form], tlsWrongHost[form], tlsUntrusted[form], tlsHang[form]] as const
 }
 /** A plain scenario as written: its bare name or its object. */
 const PlainScenarioSpecSchema = z.union([
@@ -158,6 +177,10 @@ export const SCENARIOS = [
   malformed,
   wrongShape,
   flaky,
+  tlsExpired,
+  tlsWrongHost,
+  tlsUntrusted,
+  tlsHang,
 ]
 const BY_NAME = new Map<string, (typeof SCENARIOS)[number]>(SCENARIOS.map((s) => [s.name, s]))
 
@@ -179,6 +202,7 @@ const ScenarioSpecObjectSchema = z.discriminatedUnion('scenario', [
   ...plainOf('written'),
   down.written,
   flaky.written,
+  ...tlsOf('written'),
 ])
 
 /** Any scenario as written: `"slow"`, `{"scenario":"slow","delayMs":6000}` or `{"sequence":[…]}`. */
@@ -186,9 +210,24 @@ export const SimulationSpecSchema = z
   .union([z.enum(SCENARIO_NAMES), ScenarioSpecObjectSchema, sequence.written])
   .meta({ id: 'Simulation' })
 export type SimulationSpec = z.infer<typeof SimulationSpecSchema>
+
+/** A user's own scenario: any scenario or sequence but a TLS fault (global only). */
+export const UserSimulationSpecSchema = z
+  .union([
+    z.enum(USER_SCENARIO_NAMES),
+    z.discriminatedUnion('scenario', [...plainOf('written'), down.written, flaky.written]),
+    sequence.written,
+  ])
+  .meta({ id: 'UserSimulation' })
+export type UserSimulationSpec = z.infer<typeof UserSimulationSpecSchema>
 export type PlainScenarioSpec = z.infer<typeof PlainScenarioSpecSchema>
 
-const ScenarioSchema = z.discriminatedUnion('scenario', [...plainOf('filled'), down.filled, flaky.filled])
+const ScenarioSchema = z.discriminatedUnion('scenario', [
+  ...plainOf('filled'),
+  down.filled,
+  flaky.filled,
+  ...tlsOf('filled'),
+])
 /** A scenario or sequence with every default filled: what the server acts on and what GET shows. */
 export const FilledSimulationSchema = z.union([ScenarioSchema, sequence.filled])
 export type Scenario = z.output<typeof ScenarioSchema>
@@ -206,7 +245,7 @@ const limits = {
 }
 export const OVERRIDE_LIMITS = limits
 
-/** A scenario (but `down`, which takes neither) or a sequence, plus `count` and `probability`. */
+/** A scenario (but `down` and the TLS faults, which take neither) or a sequence, plus `count` and `probability`. */
 function withLimits<F extends 'written' | 'filled'>(form: F) {
   return [
     z.discriminatedUnion('scenario', [
@@ -221,6 +260,7 @@ function withLimits<F extends 'written' | 'filled'>(form: F) {
       wrongShape[form].extend(limits),
       down[form],
       flaky[form].extend(limits),
+      ...tlsOf(form),
     ]),
     sequence[form].extend(limits),
   ] as const
@@ -228,7 +268,7 @@ function withLimits<F extends 'written' | 'filled'>(form: F) {
 
 /**
  * The run-time override (PUT /api/simulation): a scenario or sequence plus `count` (only the next N
- * requests) and `probability` (chaos). `down` takes neither.
+ * requests) and `probability` (chaos). `down` and the TLS faults take neither.
  */
 export const OverrideSpecSchema = z
   .union([z.enum(SCENARIO_NAMES), ...withLimits('written')])
@@ -242,6 +282,46 @@ export function isDown(
   simulation: Simulation | null | undefined,
 ): simulation is { scenario: 'down'; durationMs: number } {
   return simulation != null && 'scenario' in simulation && simulation.scenario === 'down'
+}
+
+export type TlsFault = Extract<Scenario, { scenario: TlsScenarioName }>
+
+/** Whether a scenario or spec is a TLS fault (acted on at each new connection's handshake). */
+export function isTlsFault(simulation: Simulation | null | undefined): simulation is TlsFault {
+  return simulation != null && 'scenario' in simulation && isTlsScenarioName(simulation.scenario)
+}
+
+export function isTlsScenarioName(name: unknown): name is TlsScenarioName {
+  return (TLS_SCENARIO_NAMES as readonly unknown[]).includes(name)
+}
+
+/** The scenario name of a written spec (a bare name or an object), undefined for a sequence. */
+export function specName(spec: SimulationSpec | OverrideSpec): string | undefined {
+  if (typeof spec === 'string') return spec
+  return 'scenario' in spec ? spec.scenario : undefined
+}
+
+/** Whether PUT /api/simulation takes `count` and `probability` with this scenario (all but `down` and the TLS faults). */
+export function takesLimits(name: string): boolean {
+  return name !== 'down' && !isTlsScenarioName(name)
+}
+
+/**
+ * Acted on at the connection rather than per request: `down` (the port closes) and the TLS faults (the
+ * handshake). The chooser treats them as no scenario.
+ */
+export function actsOnConnections(simulation: Simulation | null | undefined): boolean {
+  return isDown(simulation) || isTlsFault(simulation)
+}
+
+/** Why a user's own `simulate` may not be a TLS fault; undefined when it is not one. */
+export function userTlsProblem(simulate: unknown): string | undefined {
+  const name =
+    typeof simulate === 'object' && simulate !== null
+      ? (simulate as { scenario?: unknown }).scenario
+      : simulate
+  if (!isTlsScenarioName(name)) return undefined
+  return `${name} acts on TLS handshakes, not on one user's requests: set it globally (PUT /api/simulation or SIMULATE)`
 }
 
 function fillParameters(parameters: Parameters, written: Record<string, unknown>): Record<string, unknown> {
@@ -298,6 +378,7 @@ const MAIN_PARAMETER: Partial<Record<ScenarioName, string>> = {
   down: 'durationMs',
   hang: 'maxMs',
   flaky: 'windowMs',
+  tls_hang: 'maxMs',
 }
 /**
  * Reads `SIMULATE`: JSON (`{"scenario":"slow","delayMs":6000}`, a sequence) or the short form `NAME`

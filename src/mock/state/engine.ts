@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net'
 import type { Engine, StateEngineId } from '../runtime/engine.js'
-import type { DecideInput, Decision } from '../simulation/choose.js'
+import type { DecideInput, Decision, SimulationState } from '../simulation/choose.js'
 import type { SimulationControl } from './control.js'
 import type { Downtime } from './downtime.js'
 import type { RequestLogStore } from './request-log.js'
@@ -18,6 +18,8 @@ export interface StateEngine {
   control: SimulationControl
   downtime: Pick<Downtime, 'start' | 'end' | 'isDown' | 'attach' | 'cancel'>
   requestLog: RequestLogStore
+  /** This engine's copy of the override in force and SIMULATE's scenario, read as each TLS connection opens. */
+  simulation: Pick<SimulationState, 'override' | 'startup'>
   /** Sockets held open by `hang`, so a shutdown can cut them at once. */
   hanging: Set<Socket>
   /** Rejects when the engine cannot be reached (readiness); absent: it lives in this process. */

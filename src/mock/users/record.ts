@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { ProfileSchema, UserTokenSchema } from '../../contract/profile.js'
 import type * as protocol from '../../template/protocol.js'
-import { SimulationSpecSchema } from '../simulation/scenarios.js'
+import { UserSimulationSpecSchema } from '../simulation/scenarios.js'
 
 // The mock's stored user: the wire profile plus, for QA, the user's own scenario. These schemas validate
 // the store file and admin bodies and generate the OpenAPI document.
@@ -11,7 +11,7 @@ export const UserRecordSchema = z
   .object({
     userToken: UserTokenSchema,
     ...ProfileSchema.shape,
-    simulate: SimulationSpecSchema.optional(),
+    simulate: UserSimulationSpecSchema.optional(),
   })
   .strict()
   .meta({ id: 'UserRecord' })

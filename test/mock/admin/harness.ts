@@ -82,7 +82,14 @@ afterEach(async () => {
 })
 
 export async function setup(
-  options: { adminToken?: string; users?: UserRecord[]; startup?: SimulationSpec; heartbeatMs?: number } = {},
+  options: {
+    adminToken?: string
+    users?: UserRecord[]
+    startup?: SimulationSpec
+    heartbeatMs?: number
+    /** As if HTTPS were on: the TLS faults can be set (the servers themselves are test/mock/runtime/tls*). */
+    tlsEnabled?: boolean
+  } = {},
 ) {
   const data = await tempDataDir(structuredClone(options.users ?? [ALICE, BOB, CAROL]))
   cleanups.push(data.cleanup)
@@ -103,6 +110,7 @@ export async function setup(
     endpointPort: 3000,
     seedFile: data.seedFile,
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
+    ...(options.tlsEnabled === undefined ? {} : { tlsEnabled: options.tlsEnabled }),
   })
   const app = checkedApp(raw, options.adminToken === undefined ? {} : { adminToken: options.adminToken })
   checkedApps.push(app)

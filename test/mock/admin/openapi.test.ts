@@ -117,7 +117,7 @@ describe('buildOpenApiDocument', () => {
       expect(schemas[ref.slice('#/components/schemas/'.length)], ref).toBeDefined()
     }
     expect((schemas.UserRecord?.properties as Record<string, unknown> | undefined)?.simulate).toEqual({
-      $ref: '#/components/schemas/Simulation',
+      $ref: '#/components/schemas/UserSimulation',
     })
     for (const [name, schema] of Object.entries(schemas)) {
       expect(schema.$schema, name).toBeUndefined()

@@ -30,6 +30,10 @@ describe('GET /api/scenarios', () => {
       'malformed',
       'wrong_shape',
       'flaky',
+      'tls_expired',
+      'tls_wrong_host',
+      'tls_untrusted',
+      'tls_hang',
     ])
     expect(new Set(names)).toEqual(new Set(SCENARIO_NAMES))
     const slow = res.body.scenarios[1]
@@ -439,5 +443,56 @@ describe('POST /api/reset with {"users":"seed"}', () => {
     expect(res.body.error).toBe('seed_unreadable')
     expect(snapshot(simulation)).toBe(before.simulation)
     expect(await fileBytes()).toEqual(before.bytes)
+  })
+})
+
+describe('the TLS faults through the admin API', () => {
+  it('refuses a TLS fault with 400 tls_not_enabled when the mock serves plain HTTP, and changes nothing', async () => {
+    const { app } = await setup()
+    for (const body of ['tls_expired', { scenario: 'tls_hang', maxMs: 1000 }]) {
+      const res = await request(app)
+        .put('/api/simulation')
+        .set('Content-Type', 'application/json')
+        .send(JSON.stringify(body))
+      expect(res.status).toBe(400)
+      expect(res.body.error).toBe('tls_not_enabled')
+      expect(res.body.issues[0].message).toMatch(/TLS=self-signed, or TLS_CERT and TLS_KEY/)
+    }
+    expect((await request(app).get('/api/simulation')).body.override).toBeNull()
+  })
+
+  it('sets a TLS fault with HTTPS on, without count or probability', async () => {
+    const { app } = await setup({ tlsEnabled: true })
+    const set = await request(app).put('/api/simulation').send({ scenario: 'tls_hang' })
+    expect(set.status).toBe(200)
+    expect(set.body.override).toEqual({ scenario: 'tls_hang', maxMs: 60000 })
+    const counted = await request(app).put('/api/simulation').send({ scenario: 'tls_expired', count: 2 })
+    expect(counted.status).toBe(400)
+    expect(counted.body.error).toBe('invalid_request')
+  })
+
+  it('refuses a TLS fault as a user’s own scenario with a 400 that says it is global only', async () => {
+    const { app } = await setup({ tlsEnabled: true })
+    const res = await request(app).put('/api/users/usr_tls').send({ name: 'T', simulate: 'tls_untrusted' })
+    expect(res.status).toBe(400)
+    expect(res.body).toEqual({
+      error: 'invalid_request',
+      issues: [
+        {
+          message:
+            "tls_untrusted acts on TLS handshakes, not on one user's requests: set it globally (PUT /api/simulation or SIMULATE)",
+          path: ['simulate'],
+        },
+      ],
+    })
+  })
+
+  it('says in the catalogue which scenarios take count and probability', async () => {
+    const { app } = await setup()
+    const { scenarios } = (await request(app).get('/api/scenarios')).body as {
+      scenarios: { name: string; limits: boolean }[]
+    }
+    const without = scenarios.filter((s) => !s.limits).map((s) => s.name)
+    expect(without).toEqual(['down', 'tls_expired', 'tls_wrong_host', 'tls_untrusted', 'tls_hang'])
   })
 })

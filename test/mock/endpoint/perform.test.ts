@@ -1,6 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { setOverride } from '../../../src/mock/simulation/choose.js'
-import { fillDefaults, type SimulationSpec } from '../../../src/mock/simulation/scenarios.js'
+import {
+  fillDefaults,
+  type SimulationSpec,
+  type UserSimulationSpec,
+} from '../../../src/mock/simulation/scenarios.js'
 import type { UserRecord } from '../../../src/mock/users/record.js'
 import {
   type InProcessEndpoint,
@@ -17,7 +21,7 @@ import { ALICE, signedRequest } from '../../support.js'
 
 const PROFILE = { name: ALICE.name, email: ALICE.email, plan: ALICE.plan, fields: ALICE.fields }
 
-function user(userToken: string, simulate?: SimulationSpec): UserRecord {
+function user(userToken: string, simulate?: UserSimulationSpec): UserRecord {
   const { userToken: _, ...profile } = structuredClone(ALICE)
   return simulate === undefined ? { userToken, ...profile } : { userToken, ...profile, simulate }
 }

@@ -10,14 +10,18 @@ import {
   type SimulationState,
   setOverride,
 } from '../../../src/mock/simulation/choose.js'
-import { fillDefaults, type SimulationSpec } from '../../../src/mock/simulation/scenarios.js'
+import {
+  fillDefaults,
+  type SimulationSpec,
+  type UserSimulationSpec,
+} from '../../../src/mock/simulation/scenarios.js'
 import type { UserRecord } from '../../../src/mock/users/record.js'
 
 const noRandom = () => {
   throw new Error('random() must not be called here')
 }
 
-function user(simulate?: SimulationSpec, userToken = 'usr_test'): UserRecord {
+function user(simulate?: UserSimulationSpec, userToken = 'usr_test'): UserRecord {
   return simulate === undefined ? { userToken, name: 'Test' } : { userToken, name: 'Test', simulate }
 }
 

@@ -1,6 +1,6 @@
 import { Agent } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { SimulationSpec } from '../../../src/mock/simulation/scenarios.js'
+import type { UserSimulationSpec } from '../../../src/mock/simulation/scenarios.js'
 import type { UserRecord } from '../../../src/mock/users/record.js'
 import { type InProcessEndpoint, postToken, serveEndpoint, sleep, until, type Wire } from '../../process.js'
 import { ALICE } from '../../support.js'
@@ -8,7 +8,7 @@ import { ALICE } from '../../support.js'
 // `down` is real downtime (README: QA guide): the port refuses connections for durationMs, open and kept-alive
 // connections are cut, and the endpoint serves again on the same port.
 
-function user(userToken: string, simulate?: SimulationSpec): UserRecord {
+function user(userToken: string, simulate?: UserSimulationSpec): UserRecord {
   const { userToken: _, ...profile } = structuredClone(ALICE)
   return simulate === undefined ? { userToken, ...profile } : { userToken, ...profile, simulate }
 }

@@ -15,7 +15,7 @@ import {
   type Source,
   userSimulation,
 } from '../../simulation/choose.js'
-import { isDown, type Simulation } from '../../simulation/scenarios.js'
+import { actsOnConnections, isDown, type Simulation } from '../../simulation/scenarios.js'
 import type { SimulationControl, SimulationView } from '../control.js'
 import { Downtime } from '../downtime.js'
 import type { StateEngine } from '../engine.js'
@@ -166,14 +166,14 @@ export async function openRedisState(options: {
 
   const withoutOverride = (input: DecideInput): Decision | Promise<Decision> => {
     const startup = local.startup
-    if (startup !== null && !isDown(startup)) return step(startup, 'startup', 0, input.token)
+    if (startup !== null && !actsOnConnections(startup)) return step(startup, 'startup', 0, input.token)
     const simulation = input.user === undefined ? null : userSimulation(input.user)
     return simulation === null ? null : step(simulation, 'user', 0, input.token)
   }
 
   const decide = (input: DecideInput): Decision | Promise<Decision> => {
     const override = local.override
-    if (override === null || isDown(override.simulation)) return withoutOverride(input)
+    if (override === null || actsOnConnections(override.simulation)) return withoutOverride(input)
     if (override.probability !== undefined && input.random() >= override.probability) {
       return withoutOverride(input)
     }
@@ -262,6 +262,7 @@ export async function openRedisState(options: {
     downtime,
     requestLog,
     hanging: new Set<Socket>(),
+    simulation: local,
     async ping() {
       // Without its subscriber a replica would miss other replicas' changes: not ready either.
       if (!subscriber.isReady) throw new StoreUnavailable('redis')
