@@ -5,6 +5,7 @@ import { hostPort, listen, reachableUrl, SERVER_OPTIONS } from './runtime/listen
 import { createLogger, type Logger } from './runtime/log.js'
 import { maskUrl } from './runtime/mask-url.js'
 import type { Readiness } from './runtime/readiness.js'
+import { removeReadyFile, writeReadyFile } from './runtime/ready-file.js'
 import { ensureSecret } from './runtime/secret.js'
 import { logStartup } from './runtime/startup-log.js'
 import { fillDefaults, isDown, type Simulation } from './simulation/scenarios.js'
@@ -38,7 +39,7 @@ export interface Mock {
 export interface MockUrls {
   /** The endpoint's URL, path included (`http://127.0.0.1:3000/talki/customer`). */
   endpoint: string
-  /** The admin port's root URL; undefined when ADMIN_PORT=0 turns it off. */
+  /** The admin port's root URL; undefined when ADMIN_PORT=off turns it off. */
   admin: string | undefined
 }
 
@@ -69,8 +70,8 @@ export async function createMock(config: Config, logger: Logger = createLogger('
     timeoutMs: Math.min(config.lookupTimeoutMs, 2000),
   }
 
-  // With ADMIN_PORT=0 nothing could read the request log, so none is kept.
-  const requestLog = config.adminPort === 0 ? undefined : state.requestLog
+  // With ADMIN_PORT=off nothing could read the request log, so none is kept.
+  const requestLog = config.adminPort === 'off' ? undefined : state.requestLog
   const endpoint = createEndpointApp({ ...config, ...state.endpoint, requestLog, secrets, store, logger })
   // Requests in flight, counted for the drain at shutdown; one listener function shared by every request.
   let inFlight = 0
@@ -85,12 +86,12 @@ export async function createMock(config: Config, logger: Logger = createLogger('
   })
 
   let adminServer: Server | undefined
-  const openAdmin = async (endpointPort: number): Promise<number> => {
-    // Loaded only when enabled: with ADMIN_PORT=0 none of the admin code (OpenAPI, static files) is loaded.
+  const openAdmin = async (adminPort: number, endpointPort: number): Promise<number> => {
+    // Loaded only when enabled: with ADMIN_PORT=off none of the admin code (OpenAPI, static files) is loaded.
     const { createAdminApp } = await import('./admin/app.js')
     const admin = createAdminApp({ ...config, ...state.admin, readiness, store, logger, endpointPort })
     adminServer = createServer(SERVER_OPTIONS, admin)
-    return listen(adminServer, config.adminPort, config.adminHost, { port: 'ADMIN_PORT', host: 'ADMIN_HOST' })
+    return listen(adminServer, adminPort, config.adminHost, { port: 'ADMIN_PORT', host: 'ADMIN_HOST' })
   }
 
   return {
@@ -99,6 +100,7 @@ export async function createMock(config: Config, logger: Logger = createLogger('
     secret: { secrets, created, file },
     inFlight: () => inFlight,
     async listen() {
+      if (config.readyFile) await removeReadyFile(config.readyFile)
       // SIMULATE=down:N on a fixed port: the port opens N ms after start (with PORT=0 it listens first, to
       // learn its port, and closes at once).
       const opensLater = isDown(startup) && config.port !== 0
@@ -106,7 +108,7 @@ export async function createMock(config: Config, logger: Logger = createLogger('
       const endpointUrl = reachableUrl(config.host, port, config.endpointPath)
       downtime.attach(endpointServer, { port, host: config.host })
       if (isDown(startup)) downtime.start(startup.durationMs)
-      const adminPort = config.adminPort === 0 ? undefined : await openAdmin(port)
+      const adminPort = config.adminPort === 'off' ? undefined : await openAdmin(config.adminPort, port)
       urls = {
         endpoint: endpointUrl,
         admin: adminPort === undefined ? undefined : reachableUrl(config.adminHost, adminPort, '/'),
@@ -136,9 +138,14 @@ export async function createMock(config: Config, logger: Logger = createLogger('
           ? { source: 'file', file, created: created !== undefined }
           : { source: 'TALKI_SECRET', count: secrets.length },
       })
+      const ready = { endpoint: urls.endpoint, admin: urls.admin ?? null }
+      if (config.readyFile) await writeReadyFile(config.readyFile, ready)
+      logger.info(ready, 'ready')
       return urls
     },
     async close() {
+      // No longer ready from the moment it stops taking requests.
+      if (config.readyFile && urls) await removeReadyFile(config.readyFile)
       downtime.cancel()
       endpointServer.close()
       endpointServer.closeIdleConnections()
