@@ -374,7 +374,7 @@ async function main(argv: string[]): Promise<void> {
       '',
       "Targets: project-warn and project-info are this project with every feature on (helmet's headers, " +
         'simulation checks, the admin API and so the request log) at LOG_LEVEL=warn and info; project-lean is ' +
-        'the project without the admin API (ADMIN_PORT=0: no request log is kept) at warn; project-redis keeps ' +
+        'the project without the admin API (ADMIN_PORT=off: no request log is kept) at warn; project-redis keeps ' +
         'its state in Redis (REDIS_URL) and its users in the JSON file; project-engines its state in Redis and ' +
         'its users in PostgreSQL (DATABASE_URL: one primary-key SELECT per lookup), both private servers on ' +
         'this machine started by the benchmark, at warn with the admin API on; vendor is the vendor ' +

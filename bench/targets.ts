@@ -164,7 +164,7 @@ export async function startTarget(
   starts += 1
   const logFile = join(context.logDir, `${starts}-${name}-${basename(context.dataFile, '.json')}.log`)
   const port = await freePort()
-  const adminPort = spec.admin ? await freePort() : 0
+  const adminPort = spec.admin ? await freePort() : 'off'
   const out = openSync(logFile, 'w')
   const began = performance.now()
   const profile = context.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', context.cpuProfDir] : []

@@ -119,6 +119,8 @@ describe('the tarball', { timeout: 60_000 }, () => {
       'dist/template/index.js',
       'dist/template/index.d.ts',
       'dist/template/customer-route.d.ts',
+      'dist/testing/index.js',
+      'dist/testing/index.d.ts',
       'src/mock/dashboard/index.html',
       'data/seed.json',
       'package.json',
@@ -128,11 +130,11 @@ describe('the tarball', { timeout: 60_000 }, () => {
     }
     const unexpected = paths.filter(
       (path) =>
-        !/^(dist\/(cli|mock|template)\/|src\/mock\/dashboard\/|data\/seed\.json$|package\.json$|README\.md$)/.test(
+        !/^(dist\/(cli|mock|template|testing)\/|src\/mock\/dashboard\/|data\/seed\.json$|package\.json$|README\.md$)/.test(
           path,
         ) ||
         path.endsWith('.map') ||
-        (path.endsWith('.d.ts') && !path.startsWith('dist/template/')),
+        (path.endsWith('.d.ts') && !/^dist\/(template|testing|mock)\//.test(path)),
     )
     expect(unexpected).toEqual([])
     expect(packed.size).toBeLessThan(1 * MB)

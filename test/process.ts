@@ -137,7 +137,7 @@ export function requestJson(
   })
 }
 
-/** A port that was free a moment ago (for ADMIN_PORT, where 0 means "no admin API"). */
+/** A port that was free a moment ago (for a server that cannot be asked for port 0). */
 export async function freePort(): Promise<number> {
   const server = createServer()
   await new Promise<void>((resolve, reject) => {

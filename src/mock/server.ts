@@ -4,6 +4,7 @@ import type { Config } from './runtime/config.js'
 import { hostPort, listen, reachableUrl, SERVER_OPTIONS } from './runtime/listen.js'
 import { createLogger, type Logger } from './runtime/log.js'
 import { readinessOf } from './runtime/readiness.js'
+import { removeReadyFile, writeReadyFile } from './runtime/ready-file.js'
 import { ensureSecret } from './runtime/secret.js'
 import { logStartup } from './runtime/startup-log.js'
 import type { TlsMaterial } from './runtime/tls-server.js'
@@ -53,7 +54,7 @@ export interface Mock {
 export interface MockUrls {
   /** The endpoint's URL, path included (`http://127.0.0.1:3000/talki/customer`; https:// with TLS on). */
   endpoint: string
-  /** The admin port's root URL; undefined when ADMIN_PORT=0 turns it off. */
+  /** The admin port's root URL; undefined when ADMIN_PORT=off turns it off. */
   admin: string | undefined
 }
 
@@ -73,8 +74,8 @@ export async function createMock(config: Config, logger: Logger = createLogger('
     timeoutMs: Math.min(config.lookupTimeoutMs, 2000),
   })
 
-  // With ADMIN_PORT=0 nothing could read the request log, so none is kept.
-  const requestLog = config.adminPort === 0 ? undefined : state.requestLog
+  // With ADMIN_PORT=off nothing could read the request log, so none is kept.
+  const requestLog = config.adminPort === 'off' ? undefined : state.requestLog
   const endpoint = createEndpointApp({
     ...config,
     decide: state.decide,
@@ -106,8 +107,8 @@ export async function createMock(config: Config, logger: Logger = createLogger('
     : createServer(SERVER_OPTIONS, onRequest)
 
   let adminServer: Server | undefined
-  const openAdmin = async (endpointPort: number): Promise<number> => {
-    // Loaded only when enabled: with ADMIN_PORT=0 none of the admin code (OpenAPI, static files) is loaded.
+  const openAdmin = async (adminPort: number, endpointPort: number): Promise<number> => {
+    // Loaded only when enabled: with ADMIN_PORT=off none of the admin code (OpenAPI, static files) is loaded.
     const { createAdminApp } = await import('./admin/app.js')
     const admin = createAdminApp({
       ...config,
@@ -122,7 +123,7 @@ export async function createMock(config: Config, logger: Logger = createLogger('
     adminServer = tls
       ? tls.servers.createHttpsServer(tls.material, admin)
       : createServer(SERVER_OPTIONS, admin)
-    return listen(adminServer, config.adminPort, config.adminHost, { port: 'ADMIN_PORT', host: 'ADMIN_HOST' })
+    return listen(adminServer, adminPort, config.adminHost, { port: 'ADMIN_PORT', host: 'ADMIN_HOST' })
   }
 
   return {
@@ -132,6 +133,7 @@ export async function createMock(config: Config, logger: Logger = createLogger('
     tls: tls && describeTls(config, tls.material),
     inFlight: () => inFlight,
     async listen() {
+      if (config.readyFile) await removeReadyFile(config.readyFile)
       // SIMULATE=down:N on a fixed port: the port opens N ms after start (with PORT=0 it listens first, to
       // learn its port, and closes at once).
       const opensLater = isDown(startup) && config.port !== 0
@@ -140,7 +142,7 @@ export async function createMock(config: Config, logger: Logger = createLogger('
       const endpointUrl = reachableUrl(config.host, port, config.endpointPath, scheme)
       downtime.attach(endpointServer, { port, host: config.host })
       if (isDown(startup)) downtime.start(startup.durationMs)
-      const adminPort = config.adminPort === 0 ? undefined : await openAdmin(port)
+      const adminPort = config.adminPort === 'off' ? undefined : await openAdmin(config.adminPort, port)
       urls = {
         endpoint: endpointUrl,
         admin: adminPort === undefined ? undefined : reachableUrl(config.adminHost, adminPort, '/', scheme),
@@ -162,9 +164,14 @@ export async function createMock(config: Config, logger: Logger = createLogger('
           : { source: 'TALKI_SECRET', count: secrets.length },
         ...(tls ? { tls: describeTls(config, tls.material) } : {}),
       })
+      const ready = { endpoint: urls.endpoint, admin: urls.admin ?? null }
+      if (config.readyFile) await writeReadyFile(config.readyFile, ready)
+      logger.info(ready, 'ready')
       return urls
     },
     async close() {
+      // No longer ready from the moment it stops taking requests.
+      if (config.readyFile && urls) await removeReadyFile(config.readyFile)
       downtime.cancel()
       endpointServer.close()
       endpointServer.closeIdleConnections()

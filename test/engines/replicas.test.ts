@@ -354,7 +354,7 @@ describe.runIf(RUN)('replicas sharing Redis', () => {
     const server = startServer(
       {
         PORT: '0',
-        ADMIN_PORT: '0',
+        ADMIN_PORT: 'off',
         DATA_FILE: join(dir, 'db.json'),
         TALKI_SECRET: TEST_SECRET,
         REDIS_URL: `redis://default:s3cret-pass@127.0.0.1:${port}/0`,

@@ -51,7 +51,7 @@ afterEach(async () => {
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return {
     PORT: '0',
-    ADMIN_PORT: '0',
+    ADMIN_PORT: 'off',
     DATA_FILE: dataFile,
     TALKI_SECRET: TEST_SECRET,
     LOG_LEVEL: 'info',
@@ -77,11 +77,11 @@ async function refusedStart(extra: Record<string, string>) {
 
 describe('start-up', () => {
   it('says first where the endpoint, admin API, dashboard, data file and secret are, and which store and state', async () => {
-    const adminPort = await freePort()
-    const { server, url } = await started({ ADMIN_PORT: String(adminPort) })
-    await server.waitForLog('signing secret from TALKI_SECRET (not shown)')
+    const { server, url } = await started({ ADMIN_PORT: '0' })
+    const { admin } = await server.waitForLog('ready')
+    const adminPort = new URL(String(admin)).port
     const port = new URL(url).port
-    const admin = `http://127.0.0.1:${adminPort}/`
+    expect(adminPort).not.toBe('0')
     expect(server.logs().map(({ level, time, ...line }) => line)).toEqual([
       { msg: 'endpoint listening', address: `0.0.0.0:${port}`, url },
       { msg: 'admin listening', address: `127.0.0.1:${adminPort}`, url: admin },
@@ -89,8 +89,39 @@ describe('start-up', () => {
       { msg: 'store:', engine: 'JSON file', file: dataFile, users: USERS.length },
       { msg: 'state:', engine: 'in memory (this process)' },
       { msg: 'signing secret from TALKI_SECRET (not shown)', count: 1 },
+      { msg: 'ready', endpoint: url, admin },
     ])
     expect(server.stdout()).not.toContain(TEST_SECRET)
+    expect(await requestJson('GET', `${admin}healthz`)).toEqual({ status: 200, body: { ok: true } })
+  })
+
+  it('READY_FILE: both URLs written once the ports listen, the file gone once it stops', async () => {
+    const readyFile = join(dir, 'ready.json')
+    await writeFile(readyFile, '{"endpoint":"stale"}')
+    const server = startServer(env({ ADMIN_PORT: '0', READY_FILE: readyFile, LOG_LEVEL: 'warn' }), ENTRY)
+    let ready: { endpoint: string; admin: string } | undefined
+    await until(() => {
+      readFile(readyFile, 'utf8').then(
+        (text) => {
+          ready = JSON.parse(text)
+        },
+        () => {},
+      )
+      return ready !== undefined && ready.endpoint !== 'stale'
+    }, 10_000)
+    expect(Object.keys(ready ?? {})).toEqual(['endpoint', 'admin'])
+    expect(ready?.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/talki\/customer$/)
+    expect(await postToken(String(ready?.endpoint), 'usr_abc123')).toMatchObject({ status: 200 })
+    expect(await requestJson('GET', `${ready?.admin}healthz`)).toEqual({ status: 200, body: { ok: true } })
+    server.child.kill('SIGTERM')
+    expect((await server.exited).code).toBe(0)
+    await expect(stat(readyFile)).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
+  it('ADMIN_PORT=off: no admin API, and the ready line says so', async () => {
+    const { server } = await started({ ADMIN_PORT: 'off' })
+    expect(await server.waitForLog('ready')).toMatchObject({ admin: null })
+    expect(server.logs().map((line) => line.msg)).toContain('admin API and dashboard off (ADMIN_PORT=off)')
   })
 
   it('LOG_FORMAT=pretty: readable lines with the level, time, message and the URLs in plain text', async () => {

@@ -225,7 +225,7 @@ describe('a bad store file stops the start and is left untouched', () => {
     async (_, bytes, names) => {
       await writeFile(data.dataFile, bytes)
       const before = { mtimeMs: (await stat(data.dataFile)).mtimeMs, files: (await readdir(data.dir)).sort() }
-      const env = { PORT: '0', ADMIN_PORT: '0', DATA_FILE: data.dataFile, TALKI_SECRET: TEST_SECRET }
+      const env = { PORT: '0', ADMIN_PORT: 'off', DATA_FILE: data.dataFile, TALKI_SECRET: TEST_SECRET }
       const { code, stdout, stderr } = await runToExit(env)
       expect(code).toBe(1)
       const lines = stderr.split('\n').filter(Boolean)
@@ -253,7 +253,7 @@ describe('a store that cannot be written is a clear start-up error', () => {
   })
 
   const asNobody = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--']
-  const env = () => ({ PORT: '0', ADMIN_PORT: '0', DATA_FILE: data.dataFile, TALKI_SECRET: TEST_SECRET })
+  const env = () => ({ PORT: '0', ADMIN_PORT: 'off', DATA_FILE: data.dataFile, TALKI_SECRET: TEST_SECRET })
 
   it('a read-only data folder (run as nobody): exit 1, one line naming the file and why', async () => {
     // setpriv needs root (and util-linux): check that it can drop to nobody at all.

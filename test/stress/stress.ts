@@ -64,7 +64,7 @@ export async function start(dataFile: string, env: Record<string, string> = {}):
   const port = await freePort()
   const server = startServer({
     PORT: String(port),
-    ADMIN_PORT: '0',
+    ADMIN_PORT: 'off',
     DATA_FILE: dataFile,
     TALKI_SECRET: TEST_SECRET,
     LOG_LEVEL: 'warn',
@@ -75,7 +75,7 @@ export async function start(dataFile: string, env: Record<string, string> = {}):
     exited = true
   })
   const deadline = performance.now() + 30_000
-  const ports = [port, ...(env.ADMIN_PORT && env.ADMIN_PORT !== '0' ? [Number(env.ADMIN_PORT)] : [])]
+  const ports = [port, ...(env.ADMIN_PORT && env.ADMIN_PORT !== 'off' ? [Number(env.ADMIN_PORT)] : [])]
   for (const target of ports) {
     while (!(await accepts(target))) {
       if (exited || performance.now() > deadline) {

@@ -12,7 +12,7 @@ Starts the mock endpoint (POST /talki/customer on 0.0.0.0:3000) and its admin AP
 the first start, and a development secret in ./data/.secret unless TALKI_SECRET is set (send and
 check in the same folder find it). Configured by environment variables, as npm start:
 
-  PORT=4000 ADMIN_PORT=0 SIMULATE=slow:6000 talki-endpoint serve
+  PORT=4000 ADMIN_PORT=off SIMULATE=slow:6000 talki-endpoint serve
 
 (PORT, HOST, ADMIN_PORT, ADMIN_HOST, ADMIN_TOKEN, TALKI_SECRET, DATA_FILE, SIMULATE, LOG_LEVEL, …:
 see the README's Configuration.) Stops cleanly on SIGTERM or Ctrl-C, draining requests in flight.

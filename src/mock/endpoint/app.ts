@@ -62,6 +62,7 @@ function createCustomerHandler(deps: EndpointDeps) {
     let scenario: ChosenScenario | null = null
     let findings: Findings | null = null
     let peekedToken: string | null = null
+    let bodyBytes: number | null = null
 
     // 'close' comes once, whatever happened: answered, cut by a scenario, or the caller gone.
     res.on('close', () => {
@@ -74,6 +75,10 @@ function createCustomerHandler(deps: EndpointDeps) {
       const token = outcome?.token ?? peekedToken
       const status = answered ? res.statusCode : null
       deps.requestLog?.record({
+        method: req.method ?? 'POST',
+        path: pathOf(req.url),
+        headerNames: headerNamesOf(req.rawHeaders),
+        bodyBytes,
         token,
         verdict: outcome?.verdict ?? null,
         findings,
@@ -101,6 +106,7 @@ function createCustomerHandler(deps: EndpointDeps) {
     const rawBody = await readBody(req, deps.bodyLimit)
     if (rawBody === undefined) return // the caller left; the close handler logs it
     if (!(rawBody instanceof Uint8Array)) return respond(res, rawBody)
+    bodyBytes = rawBody.byteLength
 
     const signature = req.headers['x-talki-signature']
     outcome = await answerCustomerRequest({
@@ -195,4 +201,18 @@ function peekToken(rawBody: Uint8Array, field: string): string | null {
   } catch {
     return null
   }
+}
+
+/** The path without its query: a query is the caller's to carry, not the log's to keep. */
+function pathOf(url: string | undefined): string {
+  const path = url ?? '/'
+  const query = path.indexOf('?')
+  return query === -1 ? path : path.slice(0, query)
+}
+
+/** Names only, lower-case, once each, in the order sent. */
+function headerNamesOf(rawHeaders: string[]): string[] {
+  const names = new Set<string>()
+  for (let i = 0; i < rawHeaders.length; i += 2) names.add(String(rawHeaders[i]).toLowerCase())
+  return [...names]
 }

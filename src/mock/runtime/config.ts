@@ -107,7 +107,11 @@ const EnvSchema = z.object({
     .refine((value) => value !== '__proto__', 'must not be __proto__')
     .default('userToken'),
   TALKI_SECRET: secretList.optional(),
-  ADMIN_PORT: integer(0, 65535).default(3001),
+  ADMIN_PORT: z
+    .union([z.literal('off'), integer(0, 65535)], {
+      error: 'must be a port from 0 to 65535 (0 picks a free one), or off to run no admin API',
+    })
+    .default(3001),
   ADMIN_HOST: host.default('127.0.0.1'),
   ADMIN_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
   DATA_FILE: z.string().default('data/db.json'),
@@ -146,6 +150,7 @@ const EnvSchema = z.object({
   TLS_CERT: z.string().optional(),
   TLS_KEY: z.string().optional(),
   TLS_HOSTS: hostList.optional(),
+  READY_FILE: z.string().optional(),
   NODE_ENV: z.string().optional(),
 })
 
@@ -162,7 +167,8 @@ export interface Config {
   tokenField: string
   /** `undefined` when TALKI_SECRET is unset: secret.ts then supplies the development secret. */
   secrets: string[] | undefined
-  adminPort: number
+  /** `off`: no admin API, no dashboard, no request log; 0 picks a free port. */
+  adminPort: number | 'off'
   adminHost: string
   adminToken: string | undefined
   dataFile: string
@@ -184,6 +190,8 @@ export interface Config {
   replicaId: string
   /** Unset: plain HTTP. */
   tls: TlsConfig | undefined
+  /** Written with both URLs once the ports listen, for a supervisor or a test to wait on. */
+  readyFile: string | undefined
 }
 
 function isLoopback(address: string): boolean {
@@ -208,7 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration: ${name} ${issue?.message ?? 'is not valid'}${shown}`)
   }
   const e = parsed.data
-  if (e.ADMIN_PORT !== 0 && !isLoopback(e.ADMIN_HOST) && e.ADMIN_TOKEN === undefined) {
+  if (e.ADMIN_PORT !== 'off' && !isLoopback(e.ADMIN_HOST) && e.ADMIN_TOKEN === undefined) {
     throw new ConfigError(
       `Invalid configuration: ADMIN_TOKEN is required when ADMIN_HOST (${e.ADMIN_HOST}) is not a loopback address`,
     )
@@ -247,6 +255,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisPrefix: e.REDIS_PREFIX,
     replicaId: e.REPLICA_ID ?? `${hostname()}:${process.pid}`,
     tls,
+    readyFile: e.READY_FILE,
   }
 }
 
@@ -312,7 +321,7 @@ export interface ExampleConfig
 
 /** The server's variables, read and checked the same way, with PORT 5055 by default and no admin API. */
 export function loadExampleConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig {
-  const config = loadConfig({ ...env, PORT: env.PORT || String(EXAMPLE_PORT), ADMIN_PORT: '0' })
+  const config = loadConfig({ ...env, PORT: env.PORT || String(EXAMPLE_PORT), ADMIN_PORT: 'off' })
   const { port, host, endpointPath, tokenField, secrets, dataFile, databaseUrl, seedFile } = config
   const { bodyLimit, lookupTimeoutMs, tls } = config
   return {

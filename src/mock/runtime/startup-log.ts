@@ -38,7 +38,7 @@ export function logStartup(logger: Logger, facts: StartupFacts): void {
   if (admin) {
     logger.info({ address: admin.address, url: admin.url }, 'admin listening')
     logger.info({ url: admin.url }, 'dashboard')
-  } else logger.info('admin API and dashboard off (ADMIN_PORT=0)')
+  } else logger.info('admin API and dashboard off (ADMIN_PORT=off)')
   logger.info({ engine: store.engine.label, file: store.engine.where, users: store.users }, 'store:')
   logger.info({ engine: state.label, ...(state.where ? { file: state.where } : {}) }, 'state:')
   if (secret.source === 'file') {

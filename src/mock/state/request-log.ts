@@ -2,7 +2,9 @@ import { z } from 'zod'
 import { VERDICTS } from '../../template/protocol.js'
 
 // What QA reads to check Talki from this side: every POST to the endpoint, newest first, in a bounded
-// ring, and pushed to subscribers (the SSE stream) as each request completes.
+// ring, and pushed to subscribers (the SSE stream) as each request completes. An entry is written when the
+// exchange ends: the answer sent, the connection cut by a scenario, or the caller gone (Talki giving up
+// after 5 s writes it then, not when a slow answer would have been ready).
 
 export const FindingsSchema = z
   .object({
@@ -18,6 +20,16 @@ export const RequestLogEntrySchema = z
   .object({
     id: z.number().int(),
     time: z.string().describe('ISO time the request arrived'),
+    method: z.string().describe('the HTTP method'),
+    path: z.string().describe('the path the request named, without its query'),
+    headerNames: z
+      .array(z.string())
+      .describe('the names of the headers sent, lower-case, in the order sent (never their values)'),
+    bodyBytes: z
+      .number()
+      .int()
+      .nullable()
+      .describe('the size of the body read, in bytes (never the body); null when it was not read whole'),
     token: z.string().nullable(),
     verdict: z.enum(VERDICTS).nullable(),
     findings: FindingsSchema.nullable(),
@@ -60,6 +72,10 @@ function published(kept: KeptEntry): RequestLogEntry {
   return {
     id: kept.id,
     time: new Date(kept.arrivedAt).toISOString(),
+    method: kept.method,
+    path: kept.path,
+    headerNames: kept.headerNames,
+    bodyBytes: kept.bodyBytes,
     token: kept.token,
     verdict: kept.verdict,
     findings: kept.findings,
@@ -100,6 +116,10 @@ export class RequestLog implements RequestLogStore {
     const entry: KeptEntry = {
       id: ++this.#id,
       arrivedAt: request.arrivedAt,
+      method: request.method,
+      path: request.path,
+      headerNames: request.headerNames,
+      bodyBytes: request.bodyBytes,
       token,
       verdict: request.verdict,
       findings: request.findings,

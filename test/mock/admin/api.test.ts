@@ -11,6 +11,10 @@ import { ADMIN_TOKEN, BOB, CAROL, expectIssues, listen, openStream, setup, snaps
 function completed(token: string, status = 200): CompletedRequest {
   const now = performance.now()
   return {
+    method: 'POST',
+    path: '/talki/customer',
+    headerNames: ['content-type', 'x-talki-signature'],
+    bodyBytes: 25,
     token,
     verdict: 'valid',
     findings: null,

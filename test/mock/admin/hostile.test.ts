@@ -539,6 +539,10 @@ beforeAll(async () => {
   setOverride(simulation, { simulation: fillDefaults({ scenario: 'error', status: 503 }), count: 3 })
   requestLog = new RequestLog()
   requestLog.record({
+    method: 'POST',
+    path: '/talki/customer',
+    headerNames: ['content-type', 'x-talki-signature'],
+    bodyBytes: 25,
     token: 'usr_abc123',
     verdict: 'valid',
     findings: null,

@@ -5,9 +5,15 @@ import {
   type RequestLogEntry,
   RequestLogEntrySchema,
 } from '../../../src/mock/state/request-log.js'
+import { post, serveEndpoint } from '../../process.js'
+import { signedRequest, TEST_SECRET } from '../../support.js'
 
 function completed(token: string | null, startedAt: number, endedAt = startedAt + 10): CompletedRequest {
   return {
+    method: 'POST',
+    path: '/talki/customer',
+    headerNames: ['content-type', 'x-talki-signature'],
+    bodyBytes: 25,
     token,
     verdict: 'valid',
     findings: null,
@@ -46,9 +52,13 @@ describe('RequestLog', () => {
       const entry = recorded(new RequestLog(), completed('usr_a', 0))
       expect(Object.keys(entry).sort()).toEqual(
         [
+          'bodyBytes',
           'callerGaveUpMs',
           'findings',
+          'headerNames',
           'id',
+          'method',
+          'path',
           'latencyMs',
           'scenario',
           'sincePreviousMs',
@@ -146,5 +156,29 @@ describe('RequestLog', () => {
       log.record(completed('usr_a', 0))
       expect(pushed).toEqual(log.list()[0])
     })
+  })
+})
+
+describe('an entry written by the endpoint', () => {
+  it('names the method, the path without its query, the header names and the body size, never the values', async () => {
+    const endpoint = await serveEndpoint()
+    try {
+      const { body, signature } = signedRequest('usr_abc123')
+      const wire = await post(`${endpoint.url}?q=1`, body, { signature })
+      expect(wire).toMatchObject({ kind: 'response', status: 200 })
+      const [entry] = await endpoint.requestLog.list()
+      expect(entry).toMatchObject({
+        method: 'POST',
+        path: '/talki/customer',
+        headerNames: ['content-type', 'x-talki-signature', 'host', 'connection', 'content-length'],
+        bodyBytes: Buffer.byteLength(body),
+      })
+      const shown = JSON.stringify(entry)
+      expect(shown).not.toContain(signature)
+      expect(shown).not.toContain(TEST_SECRET)
+      expect(shown).not.toContain(body)
+    } finally {
+      await endpoint.close()
+    }
   })
 })

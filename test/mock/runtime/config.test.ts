@@ -35,6 +35,7 @@ const DEFAULTS = {
   redisUrl: undefined,
   redisPrefix: 'talki:',
   replicaId: `${hostname()}:${process.pid}`,
+  readyFile: undefined,
 }
 
 const VARIABLES = [
@@ -57,6 +58,7 @@ const VARIABLES = [
   'REDIS_URL',
   'REDIS_PREFIX',
   'REPLICA_ID',
+  'READY_FILE',
 ]
 
 describe('loadConfig', () => {
@@ -97,6 +99,8 @@ describe('loadConfig', () => {
       { env: { TALKI_SECRET: 'new,old' }, expected: { secrets: ['new', 'old'] } },
       { env: { TALKI_SECRET: 'a,b,c' }, expected: { secrets: ['a', 'b', 'c'] } },
       { env: { ADMIN_PORT: '0' }, expected: { adminPort: 0 } },
+      { env: { ADMIN_PORT: 'off' }, expected: { adminPort: 'off' } },
+      { env: { READY_FILE: '/tmp/x/ready.json' }, expected: { readyFile: '/tmp/x/ready.json' } },
       { env: { ADMIN_HOST: '::1' }, expected: { adminHost: '::1' } },
       { env: { DATA_FILE: '/tmp/x/db.json' }, expected: { dataFile: '/tmp/x/db.json' } },
       {
@@ -158,6 +162,7 @@ describe('loadConfig', () => {
       { env: { USER_TOKEN_FIELD: 'user token' }, names: 'USER_TOKEN_FIELD' },
       { env: { USER_TOKEN_FIELD: '__proto__' }, names: 'USER_TOKEN_FIELD' },
       { env: { ADMIN_PORT: '65536' }, names: 'ADMIN_PORT' },
+      { env: { ADMIN_PORT: 'no' }, names: 'ADMIN_PORT' },
       { env: { ADMIN_HOST: 'example.com' }, names: 'ADMIN_HOST' },
       { env: { ADMIN_TOKEN: 'short' }, names: 'ADMIN_TOKEN' },
       { env: { DATABASE_URL: 'mysql://u:p@db/x' }, names: 'DATABASE_URL' },
@@ -213,9 +218,9 @@ describe('loadConfig', () => {
       expect(config.adminHost).toBe('0.0.0.0')
       expect(config.adminToken).toBe('a-long-admin-token')
     })
-    it('needs no token when ADMIN_PORT=0 disables the admin API', () => {
-      const config = loadConfig({ ADMIN_HOST: '0.0.0.0', ADMIN_PORT: '0' })
-      expect(config.adminPort).toBe(0)
+    it('needs no token when ADMIN_PORT=off disables the admin API', () => {
+      const config = loadConfig({ ADMIN_HOST: '0.0.0.0', ADMIN_PORT: 'off' })
+      expect(config.adminPort).toBe('off')
       expect(config.adminToken).toBeUndefined()
     })
     for (const address of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) {

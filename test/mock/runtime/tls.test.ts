@@ -19,14 +19,14 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-async function startTls(env: Record<string, string> = {}, adminPort = 0) {
+async function startTls(env: Record<string, string> = {}, adminPort: number | 'off' = 'off') {
   const data = await tempDataDir()
   cleanups.push(data.cleanup)
   const { logger, lines } = capturedLogger('debug')
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
-    ADMIN_PORT: '0',
+    ADMIN_PORT: 'off',
     DATA_FILE: data.dataFile,
     TALKI_SECRET: TEST_SECRET,
     TLS: 'self-signed',
@@ -246,7 +246,7 @@ describe('TLS configuration', () => {
     const config = loadConfig({
       PORT: '0',
       HOST: '127.0.0.1',
-      ADMIN_PORT: '0',
+      ADMIN_PORT: 'off',
       DATA_FILE: data.dataFile,
       TALKI_SECRET: TEST_SECRET,
       TLS_CERT: `${data.dir}/cert.pem`,

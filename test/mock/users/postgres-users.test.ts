@@ -216,7 +216,7 @@ describe.runIf(HAS_POSTGRES)('the mock server on PostgreSQL', () => {
       const server = startServer(
         {
           PORT: '0',
-          ADMIN_PORT: '0',
+          ADMIN_PORT: 'off',
           TALKI_SECRET: TEST_SECRET,
           DATABASE_URL: `postgres://talki:${PASSWORD}@127.0.0.1:${port}/talki`,
         },
@@ -235,7 +235,12 @@ describe.runIf(HAS_POSTGRES)('the mock server on PostgreSQL', () => {
 
     it('a DATABASE_URL that is not a postgres:// URL stops the start, without echoing it', async () => {
       const server = startServer(
-        { PORT: '0', ADMIN_PORT: '0', TALKI_SECRET: TEST_SECRET, DATABASE_URL: `mysql://u:${PASSWORD}@h/db` },
+        {
+          PORT: '0',
+          ADMIN_PORT: 'off',
+          TALKI_SECRET: TEST_SECRET,
+          DATABASE_URL: `mysql://u:${PASSWORD}@h/db`,
+        },
         ENTRY,
       )
       expect((await server.exited).code).toBe(1)

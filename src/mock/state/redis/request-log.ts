@@ -52,6 +52,10 @@ export class RedisRequestLog implements RequestLogStore {
   record(request: CompletedRequest): void {
     const tail = JSON.stringify({
       time: new Date(request.arrivedAt).toISOString(),
+      method: request.method,
+      path: request.path,
+      headerNames: request.headerNames,
+      bodyBytes: request.bodyBytes,
       token: request.token,
       verdict: request.verdict,
       findings: request.findings,
