@@ -4,6 +4,7 @@ import type { Config } from './runtime/config.js'
 import { hostPort, listen, reachableUrl, SERVER_OPTIONS } from './runtime/listen.js'
 import { createLogger, type Logger } from './runtime/log.js'
 import { maskUrl } from './runtime/mask-url.js'
+import { createMetrics } from './runtime/metrics.js'
 import type { Readiness } from './runtime/readiness.js'
 import { ensureSecret } from './runtime/secret.js'
 import { logStartup } from './runtime/startup-log.js'
@@ -71,7 +72,20 @@ export async function createMock(config: Config, logger: Logger = createLogger('
 
   // With ADMIN_PORT=0 nothing could read the request log, so none is kept.
   const requestLog = config.adminPort === 0 ? undefined : state.requestLog
-  const endpoint = createEndpointApp({ ...config, ...state.endpoint, requestLog, secrets, store, logger })
+  // Likewise the metrics: counted only when the admin port serves them (GET /metrics), one registry each.
+  const metrics =
+    config.adminPort === 0 || !config.metricsEnabled
+      ? undefined
+      : createMetrics({ replica: config.replicaId, active: state.active })
+  const endpoint = createEndpointApp({
+    ...config,
+    ...state.endpoint,
+    requestLog,
+    secrets,
+    store,
+    logger,
+    ...(metrics ? { metrics } : {}),
+  })
   // Requests in flight, counted for the drain at shutdown; one listener function shared by every request.
   let inFlight = 0
   let drained: () => void = () => {}
@@ -88,7 +102,15 @@ export async function createMock(config: Config, logger: Logger = createLogger('
   const openAdmin = async (endpointPort: number): Promise<number> => {
     // Loaded only when enabled: with ADMIN_PORT=0 none of the admin code (OpenAPI, static files) is loaded.
     const { createAdminApp } = await import('./admin/app.js')
-    const admin = createAdminApp({ ...config, ...state.admin, readiness, store, logger, endpointPort })
+    const admin = createAdminApp({
+      ...config,
+      ...state.admin,
+      readiness,
+      store,
+      logger,
+      endpointPort,
+      ...(metrics ? { metrics } : {}),
+    })
     adminServer = createServer(SERVER_OPTIONS, admin)
     return listen(adminServer, config.adminPort, config.adminHost, { port: 'ADMIN_PORT', host: 'ADMIN_HOST' })
   }
@@ -179,6 +201,7 @@ function inProcess(startup: Simulation | null, onReopen: () => void) {
     requestLog,
     endpoint: { simulation, downtime, hanging },
     admin: { simulation, downtime, requestLog },
+    active: () => simulation,
     ping: undefined,
     close: undefined,
   }
@@ -212,6 +235,7 @@ async function sharedInRedis(
     requestLog,
     endpoint: { decide, downtime, hanging },
     admin: { control, requestLog },
+    active: () => control.view(),
     ping: shared.ping,
     close: shared.close,
   }

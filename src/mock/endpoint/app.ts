@@ -6,6 +6,7 @@ import { readBody } from '../../template/node-handler.js'
 import { MAX_TOKEN_LENGTH } from '../../template/protocol.js'
 import { verifySignature } from '../../template/signature.js'
 import type { Logger } from '../runtime/log.js'
+import type { LookupFailure, RequestMetrics } from '../runtime/metrics.js'
 import { respond, SECURITY_HEADERS } from '../runtime/respond.js'
 import {
   type ChosenScenario,
@@ -42,6 +43,8 @@ export interface EndpointDeps {
   }) => Decision | Promise<Decision>
   downtime?: Pick<Downtime, 'start' | 'isDown'>
   requestLog?: RequestLogStore
+  /** GET /metrics's counts (runtime/metrics.ts); left out when nothing serves them. */
+  metrics?: RequestMetrics
   hanging?: Set<Socket>
   random?: () => number
   /** Middleware run before the route, for every request (the faster path below then stays off). */
@@ -66,6 +69,7 @@ function createCustomerHandler(deps: EndpointDeps) {
   const random = deps.random ?? Math.random
   const downtime = deps.downtime ?? { start: () => {} }
   const logRequests = deps.logger.isLevelEnabled('info')
+  const metrics = deps.metrics
 
   return async function handleCustomerRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const startedAt = performance.now()
@@ -85,6 +89,7 @@ function createCustomerHandler(deps: EndpointDeps) {
       const latencyMs = Math.round((endedAt - startedAt) * 10) / 10
       const token = outcome?.token ?? peekedToken
       const status = answered ? res.statusCode : null
+      metrics?.request(status, scenario?.scenario ?? null, (endedAt - startedAt) / 1000)
       deps.requestLog?.record({
         token,
         verdict: outcome?.verdict ?? null,
@@ -121,6 +126,10 @@ function createCustomerHandler(deps: EndpointDeps) {
       contentEncoding: req.headers['content-encoding'],
     })
 
+    // The route looked the user up once the signature and body passed: a 503 then is the lookup failing.
+    if (metrics && outcome.token !== undefined) {
+      metrics.lookup(outcome.status === 503 ? (outcome.body as { error: LookupFailure }).error : undefined)
+    }
     if (deps.requestLog && outcome.token === undefined && outcome.verdict !== null) {
       peekedToken = peekToken(rawBody, deps.tokenField)
       if (outcome.verdict === 'invalid_signature' && typeof signature === 'string') {

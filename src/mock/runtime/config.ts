@@ -120,6 +120,7 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9:._-]{1,64}$/, 'must be 1 to 64 letters, digits or : . _ -')
     .optional(),
+  METRICS: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
   NODE_ENV: z.string().optional(),
 })
 
@@ -148,8 +149,10 @@ export interface Config {
   /** Where the simulation state lives when replicas share it (README "Replicas"); unset: in the process. */
   redisUrl: string | undefined
   redisPrefix: string
-  /** Names this process in the shared request log. */
+  /** Names this process in the shared request log and labels its metrics. */
   replicaId: string
+  /** GET /metrics on the admin port (METRICS=off: not served, nothing counted). */
+  metricsEnabled: boolean
 }
 
 function isLoopback(address: string): boolean {
@@ -205,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     replicaId: e.REPLICA_ID ?? `${hostname()}:${process.pid}`,
+    metricsEnabled: e.METRICS === 'on',
   }
 }
 
