@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { BatchedLines, createLogger } from '../../../src/mock/runtime/log.js'
-import { ROOT } from '../../process.js'
+import { freePort, ROOT } from '../../process.js'
+import { signedRequest, TEST_SECRET } from '../../support.js'
 
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx')
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'log-lines.ts')
@@ -151,4 +152,66 @@ describe('createLogger on stdout', () => {
     expect(code).toBe(0)
     expect(stderr).toBe('')
   })
+})
+
+describe('the server at LOG_LEVEL=info', () => {
+  it('has written a request line for every answered request when SIGTERM has stopped it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'talki-log-server-'))
+    const port = await freePort()
+    const child = spawn(TSX, [join(ROOT, 'src', 'mock', 'main.ts')], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH ?? '',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        ADMIN_PORT: '0',
+        LOG_LEVEL: 'info',
+        LOG_FORMAT: 'json',
+        TALKI_SECRET: TEST_SECRET,
+        DATA_FILE: join(dir, 'db.json'),
+      },
+    })
+    let stdout = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve))
+    try {
+      const url = `http://127.0.0.1:${port}/talki/customer`
+      const deadline = Date.now() + 30_000
+      while (!stdout.includes('endpoint listening') && Date.now() < deadline) await sleep(20)
+      expect(stdout).toContain('endpoint listening')
+      // 200 answered requests, 20 at a time; SIGTERM right after the last answer, while its lines wait
+      // for the batch's coalescing window.
+      const { body, signature } = signedRequest('usr_abc123')
+      const statuses: number[] = []
+      for (let round = 0; round < 10; round++) {
+        const answers = await Promise.all(
+          Array.from({ length: 20 }, () =>
+            fetch(url, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', 'x-talki-signature': signature },
+              body,
+            }).then(async (res) => {
+              await res.arrayBuffer()
+              return res.status
+            }),
+          ),
+        )
+        statuses.push(...answers)
+      }
+      expect(statuses.filter((status) => status === 200)).toHaveLength(200)
+      child.kill('SIGTERM')
+      expect(await exited).toBe(0)
+      const requestLines = stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { msg: string; status?: number; token?: string })
+        .filter((line) => line.msg === 'request')
+      expect(requestLines).toHaveLength(200)
+      expect(requestLines.every((line) => line.status === 200 && line.token === 'usr_abc123')).toBe(true)
+      expect(stdout.trimEnd().split('\n').at(-1)).toContain('"msg":"stopped"')
+    } finally {
+      child.kill('SIGKILL')
+    }
+  }, 60_000)
 })
