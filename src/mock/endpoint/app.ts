@@ -5,7 +5,7 @@ import { createCustomerRoute, type Outcome } from '../../template/customer-route
 import { readBody } from '../../template/node-handler.js'
 import { MAX_TOKEN_LENGTH } from '../../template/protocol.js'
 import { verifySignature } from '../../template/signature.js'
-import type { Logger } from '../runtime/log.js'
+import { type Logger, requestLineWriter } from '../runtime/log.js'
 import type { LookupFailure, RequestMetrics } from '../runtime/metrics.js'
 import { respond, SECURITY_HEADERS } from '../runtime/respond.js'
 import {
@@ -68,7 +68,7 @@ function createCustomerHandler(deps: EndpointDeps) {
   const hanging = deps.hanging ?? new Set<Socket>()
   const random = deps.random ?? Math.random
   const downtime = deps.downtime ?? { start: () => {} }
-  const logRequests = deps.logger.isLevelEnabled('info')
+  const logRequest = requestLineWriter(deps.logger)
   const metrics = deps.metrics
 
   return async function handleCustomerRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -104,13 +104,7 @@ function createCustomerHandler(deps: EndpointDeps) {
       })
       // The stdout line names only a token whose request verified; the request log (for QA) also shows
       // the token an unverified request claimed.
-      if (logRequests) {
-        const verified = outcome?.token ?? null
-        deps.logger.info(
-          { token: verified, status, latencyMs, scenario: scenario?.scenario ?? null },
-          'request',
-        )
-      }
+      logRequest?.({ token: outcome?.token ?? null, status, latencyMs, scenario: scenario?.scenario ?? null })
     })
 
     // Size: read at most BODY_LIMIT bytes (the template's reader); a larger body is refused and the

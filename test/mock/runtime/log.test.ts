@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { BatchedLines, createLogger } from '../../../src/mock/runtime/log.js'
+import { BatchedLines, createLogger, requestLineWriter } from '../../../src/mock/runtime/log.js'
 import { freePort, ROOT } from '../../process.js'
 import { signedRequest, TEST_SECRET } from '../../support.js'
 
@@ -151,6 +151,41 @@ describe('createLogger on stdout', () => {
     const { code, stderr } = await run(['2000', 'end'], false)
     expect(code).toBe(0)
     expect(stderr).toBe('')
+  })
+})
+
+describe('requestLineWriter', () => {
+  function captured(level: string) {
+    const lines: string[] = []
+    const logger = createLogger(level, { write: (line: string) => void lines.push(line) })
+    return { logger, lines }
+  }
+
+  it('writes the line pino writes for the same fields, to the same destination', () => {
+    const { logger, lines } = captured('info')
+    const write = requestLineWriter(logger)
+    const rows = [
+      { token: 'usr_abc123', status: 200, latencyMs: 1.3, scenario: null },
+      { token: 'usr_"quoted"\\ü\n', status: 503, latencyMs: 0, scenario: 'error' },
+      { token: null, status: null, latencyMs: 12.5, scenario: 'reset' },
+    ]
+    for (const row of rows) {
+      write?.(row)
+      logger.info(row, 'request')
+    }
+    expect(lines).toHaveLength(6)
+    const withoutTime = (line: string) => ({ ...JSON.parse(line), time: 0 })
+    for (let i = 0; i < lines.length; i += 2) {
+      expect(withoutTime(lines[i] as string)).toEqual(withoutTime(lines[i + 1] as string))
+      expect(Object.keys(JSON.parse(lines[i] as string))).toEqual(
+        Object.keys(JSON.parse(lines[i + 1] as string)),
+      )
+      expect(lines[i]?.endsWith('}\n')).toBe(true)
+    }
+  })
+
+  it('is undefined above info, so nothing is built per request', () => {
+    expect(requestLineWriter(captured('warn').logger)).toBeUndefined()
   })
 })
 
