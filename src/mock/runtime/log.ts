@@ -128,8 +128,7 @@ export interface RequestLine {
  * writes (`{"level":30,"time":…,"token":…,"status":…,"latencyMs":…,"scenario":…,"msg":"request"}`) into the
  * same destination (so JSON and pretty output, order and the exit flush stay as for every other line),
  * built as one template string: its four fields are fixed and none is redacted, so pino's general path
- * (the redaction wrapper, the key walk, the serializers) is work this line does not need — it cost about
- * as much again as the rest of the line's way to stdout (bench/RESULTS.md).
+ * (the redaction wrapper, the key walk, the serializers) is work this line does not need.
  */
 export function requestLineWriter(logger: Logger): ((line: RequestLine) => void) | undefined {
   if (!logger.isLevelEnabled('info')) return undefined
