@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 const TARGET_NAMES = [
   'project-warn',
   'project-info',
+  'project-info-no-metrics',
   'project-lean',
   'project-redis',
   'project-engines',
@@ -40,7 +41,7 @@ export const USAGE = `npm run bench -- [options]
   --warmup 3                    seconds of warm-up per run      env BENCH_WARMUP
   --rounds 3                    A B A B rounds (medians)        env BENCH_ROUNDS
   --connections 50              autocannon connections          env BENCH_CONNECTIONS
-  --targets project-warn,project-info,project-lean,project-redis,project-engines,vendor,bare,bare-headers
+  --targets project-warn,project-info,project-info-no-metrics,project-lean,project-redis,project-engines,vendor,bare,bare-headers
                                 env BENCH_TARGETS
   --data-dir bench/data         where the stores are made/reused env BENCH_DATA_DIR
   --skip-build                  do not run npm run build first

@@ -222,6 +222,14 @@ export function targetChecks(summaries: readonly Summary[], slow: SlowResult | u
         )
       }
     }
+    const noMetrics = find('project-info-no-metrics', users)
+    if (info !== undefined && noMetrics !== undefined) {
+      const cost = 1 - info.reqPerSec / noMetrics.reqPerSec
+      lines.push(
+        `${integer.format(users)} users: GET /metrics's counting costs ${(cost * 100).toFixed(1)}% of throughput (project-info against project-info-no-metrics; aim ≤ 3%): ${mark(cost <= 0.03)} — ` +
+          `the server's CPU per request ${info.serverCpuUs - noMetrics.serverCpuUs >= 0 ? '+' : ''}${(info.serverCpuUs - noMetrics.serverCpuUs).toFixed(1)} µs`,
+      )
+    }
     if (warn === undefined) continue
     if (vendor !== undefined) {
       const r = warn.reqPerSec / vendor.reqPerSec

@@ -373,7 +373,9 @@ async function main(argv: string[]): Promise<void> {
       ...machineLines(),
       '',
       "Targets: project-warn and project-info are this project with every feature on (helmet's headers, " +
-        'simulation checks, the admin API and so the request log) at LOG_LEVEL=warn and info; project-lean is ' +
+        "simulation checks, the admin API and so the request log and GET /metrics's counting) at LOG_LEVEL=warn and info; " +
+        'project-info-no-metrics is project-info with METRICS=off (no counting; the counting is what /metrics costs ' +
+        'per request: a scrape comes once per scrape interval, not per request); project-lean is ' +
         'the project without the admin API (ADMIN_PORT=off: no request log is kept) at warn; project-redis keeps ' +
         'its state in Redis (REDIS_URL) and its users in the JSON file; project-engines its state in Redis and ' +
         'its users in PostgreSQL (DATABASE_URL: one primary-key SELECT per lookup), both private servers on ' +

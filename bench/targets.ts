@@ -38,6 +38,9 @@ function specOf(name: TargetName, context: TargetContext): TargetSpec {
       return { script: project, env: { LOG_LEVEL: 'warn' }, admin: true }
     case 'project-info':
       return { script: project, env: { LOG_LEVEL: 'info' }, admin: true }
+    // The same without GET /metrics and its counting (METRICS=off): what the metrics cost is read against it.
+    case 'project-info-no-metrics':
+      return { script: project, env: { LOG_LEVEL: 'info', METRICS: 'off' }, admin: true }
     // Neither the request log nor info lines: what those two cost together is read against this one.
     case 'project-lean':
       return { script: project, env: { LOG_LEVEL: 'warn' }, admin: false }

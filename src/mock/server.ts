@@ -5,6 +5,7 @@ import { hostPort, listen, reachableUrl, SERVER_OPTIONS } from './runtime/listen
 import { createLogger, type Logger } from './runtime/log.js'
 import { readinessOf } from './runtime/readiness.js'
 import { removeReadyFile, writeReadyFile } from './runtime/ready-file.js'
+import { createMetrics } from './runtime/metrics.js'
 import { ensureSecret } from './runtime/secret.js'
 import { logStartup } from './runtime/startup-log.js'
 import type { TlsMaterial } from './runtime/tls-server.js'
@@ -76,6 +77,11 @@ export async function createMock(config: Config, logger: Logger = createLogger('
 
   // With ADMIN_PORT=off nothing could read the request log, so none is kept.
   const requestLog = config.adminPort === 'off' ? undefined : state.requestLog
+  // Likewise the metrics: counted only when the admin port serves them (GET /metrics), one registry each.
+  const metrics =
+    config.adminPort === 'off' || !config.metricsEnabled
+      ? undefined
+      : createMetrics({ replica: config.replicaId, active: () => state.control.view() })
   const endpoint = createEndpointApp({
     ...config,
     decide: state.decide,
@@ -85,6 +91,7 @@ export async function createMock(config: Config, logger: Logger = createLogger('
     secrets,
     store,
     logger,
+    ...(metrics ? { metrics } : {}),
   })
   // Requests in flight, counted for the drain at shutdown; one listener function shared by every request.
   let inFlight = 0
@@ -118,6 +125,7 @@ export async function createMock(config: Config, logger: Logger = createLogger('
       store,
       logger,
       endpointPort,
+      ...(metrics ? { metrics } : {}),
       tlsEnabled: tls !== undefined,
     })
     adminServer = tls

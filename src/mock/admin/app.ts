@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import helmet from 'helmet'
 import type { Logger } from '../runtime/log.js'
+import { METRICS_CONTENT_TYPE, type Metrics } from '../runtime/metrics.js'
 import { failingEngines, type Readiness, StoreUnavailable } from '../runtime/readiness.js'
 import { StoreError } from '../users/store.js'
 import { type ApiDeps, createApiRouter } from './api.js'
@@ -18,6 +19,8 @@ export type AdminDeps = ApiDeps & {
   readiness: Readiness
   /** The endpoint's real port, named when a request for the endpoint reaches the admin port by mistake. */
   endpointPort?: number
+  /** What GET /metrics serves; without it (METRICS=off) the path is not found. */
+  metrics?: Pick<Metrics, 'render'>
 }
 
 // Resolves to src/mock/dashboard/ from src/mock/admin (tsx) and from dist/mock/admin (built) alike: no copy step.
@@ -44,7 +47,11 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     }),
   )
 
-  const openApi = buildOpenApiDocument({ endpointPath: deps.endpointPath, tokenField: deps.tokenField })
+  const openApi = buildOpenApiDocument({
+    endpointPath: deps.endpointPath,
+    tokenField: deps.tokenField,
+    metrics: deps.metrics !== undefined,
+  })
   app.use(methodNotAllowed(openApi, deps.endpointPath))
 
   app.get('/healthz', (_req, res) => {
@@ -57,6 +64,16 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     if (failing.length === 0) res.json({ ready: true })
     else res.status(503).json({ ready: false, failing })
   })
+
+  const metrics = deps.metrics
+  if (metrics) {
+    // Behind the admin token like the API (a scrape config sends it as a bearer token): the counts show
+    // the traffic and the override in force, which is the admin port's to tell.
+    app.get('/metrics', bearerAuth(deps.adminToken), async (_req, res) => {
+      const text = await metrics.render()
+      res.set('Cache-Control', 'no-store').type(METRICS_CONTENT_TYPE).send(text)
+    })
+  }
 
   app.use(
     '/api',

@@ -208,7 +208,31 @@ function withOtherMethods(paths: Record<string, Record<string, unknown>>) {
   )
 }
 
-export function buildOpenApiDocument(options: { endpointPath: string; tokenField: string }) {
+/** GET /metrics: Prometheus's text format, behind the admin token when one is set. */
+const metricsPath = {
+  '/metrics': {
+    get: {
+      tags: ['admin'],
+      summary:
+        "This replica's metrics in Prometheus text format: endpoint requests by status and scenario, their latency, the override in force, store lookups and failures",
+      security: adminSecurity,
+      responses: {
+        '200': {
+          description:
+            'Prometheus exposition format 0.0.4; every series carries replica (REPLICA_ID). Not summed across replicas: scrape each',
+          content: { 'text/plain': { schema: { type: 'string' } } },
+        },
+        ...refusals('unauthorized', 'internal_error'),
+      },
+    },
+  },
+}
+
+export function buildOpenApiDocument(options: {
+  endpointPath: string
+  tokenField: string
+  metrics?: boolean
+}) {
   const { endpointPath, tokenField } = options
   return {
     openapi: '3.1.0',
@@ -289,6 +313,7 @@ export function buildOpenApiDocument(options: { endpointPath: string; tokenField
             },
           },
         },
+        ...(options.metrics === false ? {} : metricsPath),
         '/api/engines': {
           get: adminOperation('Where the users and the simulation state live, and this replica’s id', {
             '200': answer('The engines in use', 'Engines'),

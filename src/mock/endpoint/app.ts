@@ -5,7 +5,8 @@ import { createCustomerRoute, type Outcome } from '../../template/customer-route
 import { readBody } from '../../template/node-handler.js'
 import { MAX_TOKEN_LENGTH } from '../../template/protocol.js'
 import { verifySignature } from '../../template/signature.js'
-import type { Logger } from '../runtime/log.js'
+import { type Logger, requestLineWriter } from '../runtime/log.js'
+import type { LookupFailure, RequestMetrics } from '../runtime/metrics.js'
 import { respond, SECURITY_HEADERS } from '../runtime/respond.js'
 import type { ChosenScenario } from '../simulation/choose.js'
 import type { StateEngine } from '../state/engine.js'
@@ -30,6 +31,8 @@ export interface EndpointDeps {
   decide?: StateEngine['decide']
   downtime?: Pick<StateEngine['downtime'], 'start' | 'isDown'>
   requestLog?: RequestLogStore
+  /** GET /metrics's counts (runtime/metrics.ts); left out when nothing serves them. */
+  metrics?: RequestMetrics
   hanging?: Set<Socket>
   random?: () => number
   /** Middleware run before the route, for every request (the faster path below then stays off). */
@@ -53,7 +56,8 @@ function createCustomerHandler(deps: EndpointDeps) {
   const hanging = deps.hanging ?? new Set<Socket>()
   const random = deps.random ?? Math.random
   const downtime = deps.downtime ?? { start: () => {} }
-  const logRequests = deps.logger.isLevelEnabled('info')
+  const logRequest = requestLineWriter(deps.logger)
+  const metrics = deps.metrics
 
   return async function handleCustomerRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const startedAt = performance.now()
@@ -74,6 +78,7 @@ function createCustomerHandler(deps: EndpointDeps) {
       const latencyMs = Math.round((endedAt - startedAt) * 10) / 10
       const token = outcome?.token ?? peekedToken
       const status = answered ? res.statusCode : null
+      metrics?.request(status, scenario?.scenario ?? null, (endedAt - startedAt) / 1000)
       deps.requestLog?.record({
         method: req.method ?? 'POST',
         path: pathOf(req.url),
@@ -92,13 +97,7 @@ function createCustomerHandler(deps: EndpointDeps) {
       })
       // The stdout line names only a token whose request verified; the request log (for QA) also shows
       // the token an unverified request claimed.
-      if (logRequests) {
-        const verified = outcome?.token ?? null
-        deps.logger.info(
-          { token: verified, status, latencyMs, scenario: scenario?.scenario ?? null },
-          'request',
-        )
-      }
+      logRequest?.({ token: outcome?.token ?? null, status, latencyMs, scenario: scenario?.scenario ?? null })
     })
 
     // Size: read at most BODY_LIMIT bytes (the template's reader); a larger body is refused and the
@@ -115,6 +114,10 @@ function createCustomerHandler(deps: EndpointDeps) {
       contentEncoding: req.headers['content-encoding'],
     })
 
+    // The route looked the user up once the signature and body passed: a 503 then is the lookup failing.
+    if (metrics && outcome.token !== undefined) {
+      metrics.lookup(outcome.status === 503 ? (outcome.body as { error: LookupFailure }).error : undefined)
+    }
     if (deps.requestLog && outcome.token === undefined && outcome.verdict !== null) {
       peekedToken = peekToken(rawBody, deps.tokenField)
       if (outcome.verdict === 'invalid_signature' && typeof signature === 'string') {

@@ -151,6 +151,7 @@ const EnvSchema = z.object({
   TLS_KEY: z.string().optional(),
   TLS_HOSTS: hostList.optional(),
   READY_FILE: z.string().optional(),
+  METRICS: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
   NODE_ENV: z.string().optional(),
 })
 
@@ -186,12 +187,14 @@ export interface Config {
   /** Where the simulation state lives when replicas share it (README "Replicas"); unset: in the process. */
   redisUrl: string | undefined
   redisPrefix: string
-  /** Names this process in the shared request log. */
+  /** Names this process in the shared request log and labels its metrics. */
   replicaId: string
   /** Unset: plain HTTP. */
   tls: TlsConfig | undefined
   /** Written with both URLs once the ports listen, for a supervisor or a test to wait on. */
   readyFile: string | undefined
+  /** GET /metrics on the admin port (METRICS=off: not served, nothing counted). */
+  metricsEnabled: boolean
 }
 
 function isLoopback(address: string): boolean {
@@ -256,6 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     replicaId: e.REPLICA_ID ?? `${hostname()}:${process.pid}`,
     tls,
     readyFile: e.READY_FILE,
+    metricsEnabled: e.METRICS === 'on',
   }
 }
 

@@ -115,6 +115,34 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   return pino(options, destination ?? batchedStdout())
 }
 
+/** What the endpoint logs of each request (never the body, the signature or the secret). */
+export interface RequestLine {
+  token: string | null
+  status: number | null
+  latencyMs: number
+  scenario: string | null
+}
+
+/**
+ * The per-request `request` line at `info`, or undefined when `logger` would drop it. The same line pino
+ * writes (`{"level":30,"time":…,"token":…,"status":…,"latencyMs":…,"scenario":…,"msg":"request"}`) into the
+ * same destination (so JSON and pretty output, order and the exit flush stay as for every other line),
+ * built as one template string: its four fields are fixed and none is redacted, so pino's general path
+ * (the redaction wrapper, the key walk, the serializers) is work this line does not need.
+ */
+export function requestLineWriter(logger: Logger): ((line: RequestLine) => void) | undefined {
+  if (!logger.isLevelEnabled('info')) return undefined
+  const destination = (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym]
+  if (destination === undefined) return (line) => logger.info(line, 'request')
+  const level = logger.levels.values.info
+  return ({ token, status, latencyMs, scenario }) => {
+    destination.write(
+      `{"level":${level},"time":${Date.now()},"token":${token === null ? 'null' : JSON.stringify(token)},` +
+        `"status":${status},"latencyMs":${latencyMs},"scenario":${scenario === null ? 'null' : `"${scenario}"`},"msg":"request"}\n`,
+    )
+  }
+}
+
 export type LogFormat = 'json' | 'pretty'
 
 /**

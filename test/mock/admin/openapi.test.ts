@@ -7,6 +7,7 @@ import { buildOpenApiDocument } from '../../../src/mock/admin/openapi.js'
 import { ADMIN_ERRORS } from '../../../src/mock/admin/refusal.js'
 import { SEED_FILE } from '../../../src/mock/runtime/config.js'
 import { openMemoryState } from '../../../src/mock/state/memory.js'
+import { createMetrics } from '../../../src/mock/runtime/metrics.js'
 import { type CheckedApp, checkedApp } from '../../contract.js'
 import { capturedLogger, localReadiness, memoryStore } from '../../support.js'
 
@@ -36,6 +37,7 @@ const OPERATIONS = [
   'delete /api/requests',
   'get /api/requests/stream',
   'get /api/openapi.json',
+  'get /metrics',
 ]
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options'])
 
@@ -77,6 +79,7 @@ function adminApp(adminToken?: string) {
     endpointPath: '/talki/customer',
     tokenField: 'userToken',
     seedFile: SEED_FILE,
+    metrics: createMetrics({ replica: 'openapi-test' }),
   })
   const app = checkedApp(raw, adminToken === undefined ? {} : { adminToken })
   checkedApps.push(app)
@@ -218,6 +221,39 @@ describe('buildOpenApiDocument', () => {
       }
     }
     expect((paths['/healthz']?.get as { security?: unknown } | undefined)?.security).toEqual([])
+    expect((paths['/metrics']?.get as { security?: unknown[] } | undefined)?.security).toContainEqual({
+      adminToken: [],
+    })
+  })
+
+  it('leaves GET /metrics out when the server does not serve it (METRICS=off)', () => {
+    const without = buildOpenApiDocument({
+      endpointPath: '/talki/customer',
+      tokenField: 'userToken',
+      metrics: false,
+    })
+    expect(operations(without)).not.toContain('get /metrics')
+    expect(operations(without).length).toBe(OPERATIONS.length - 1)
+  })
+})
+
+describe('GET /metrics', () => {
+  it('answers Prometheus text behind the admin token, 405 to other methods, each as documented', async () => {
+    const app = adminApp('secret-admin')
+    const refused = await request(app).get('/metrics')
+    expect(refused.status).toBe(401)
+    expect(refused.body).toEqual({ error: 'unauthorized' })
+    const res = await request(app).get('/metrics').set('Authorization', 'Bearer secret-admin')
+    expect(res.status).toBe(200)
+    expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8')
+    expect(res.headers['cache-control']).toBe('no-store')
+    expect(res.text).toContain('# TYPE talki_endpoint_requests_total counter')
+    expect(res.text).toContain(
+      'talki_override_active{scenario="none",source="none",replica="openapi-test"} 0',
+    )
+    const post = await request(app).post('/metrics').set('Authorization', 'Bearer secret-admin')
+    expect(post.status).toBe(405)
+    expect(post.headers.allow).toBe('GET')
   })
 })
 

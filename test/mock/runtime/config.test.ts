@@ -36,6 +36,7 @@ const DEFAULTS = {
   redisPrefix: 'talki:',
   replicaId: `${hostname()}:${process.pid}`,
   readyFile: undefined,
+  metricsEnabled: true,
 }
 
 const VARIABLES = [
@@ -139,6 +140,7 @@ describe('loadConfig', () => {
       },
       { env: { REDIS_PREFIX: 'qa:staging:' }, expected: { redisPrefix: 'qa:staging:' } },
       { env: { REPLICA_ID: 'web-2' }, expected: { replicaId: 'web-2' } },
+      { env: { METRICS: 'off' }, expected: { metricsEnabled: false } },
     ]
     for (const row of rows) {
       it(`reads ${JSON.stringify(row.env)}`, () => {
@@ -201,6 +203,7 @@ describe('loadConfig', () => {
       { env: { REDIS_URL: 'http://127.0.0.1:6379' }, names: 'REDIS_URL' },
       { env: { REDIS_PREFIX: 'has space' }, names: 'REDIS_PREFIX' },
       { env: { REDIS_PREFIX: 'glob*' }, names: 'REDIS_PREFIX' },
+      { env: { METRICS: 'yes' }, names: 'METRICS' },
       { env: { REPLICA_ID: 'a/b' }, names: 'REPLICA_ID' },
     ]
     for (const row of rows) {

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { BatchedLines, createLogger } from '../../../src/mock/runtime/log.js'
-import { ROOT } from '../../process.js'
+import { BatchedLines, createLogger, requestLineWriter } from '../../../src/mock/runtime/log.js'
+import { freePort, ROOT } from '../../process.js'
+import { signedRequest, TEST_SECRET } from '../../support.js'
 
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx')
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'log-lines.ts')
@@ -151,4 +152,101 @@ describe('createLogger on stdout', () => {
     expect(code).toBe(0)
     expect(stderr).toBe('')
   })
+})
+
+describe('requestLineWriter', () => {
+  function captured(level: string) {
+    const lines: string[] = []
+    const logger = createLogger(level, { write: (line: string) => void lines.push(line) })
+    return { logger, lines }
+  }
+
+  it('writes the line pino writes for the same fields, to the same destination', () => {
+    const { logger, lines } = captured('info')
+    const write = requestLineWriter(logger)
+    const rows = [
+      { token: 'usr_abc123', status: 200, latencyMs: 1.3, scenario: null },
+      { token: 'usr_"quoted"\\ü\n', status: 503, latencyMs: 0, scenario: 'error' },
+      { token: null, status: null, latencyMs: 12.5, scenario: 'reset' },
+    ]
+    for (const row of rows) {
+      write?.(row)
+      logger.info(row, 'request')
+    }
+    expect(lines).toHaveLength(6)
+    const withoutTime = (line: string) => ({ ...JSON.parse(line), time: 0 })
+    for (let i = 0; i < lines.length; i += 2) {
+      expect(withoutTime(lines[i] as string)).toEqual(withoutTime(lines[i + 1] as string))
+      expect(Object.keys(JSON.parse(lines[i] as string))).toEqual(
+        Object.keys(JSON.parse(lines[i + 1] as string)),
+      )
+      expect(lines[i]?.endsWith('}\n')).toBe(true)
+    }
+  })
+
+  it('is undefined above info, so nothing is built per request', () => {
+    expect(requestLineWriter(captured('warn').logger)).toBeUndefined()
+  })
+})
+
+describe('the server at LOG_LEVEL=info', () => {
+  it('has written a request line for every answered request when SIGTERM has stopped it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'talki-log-server-'))
+    const port = await freePort()
+    const child = spawn(TSX, [join(ROOT, 'src', 'mock', 'main.ts')], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH ?? '',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        ADMIN_PORT: '0',
+        LOG_LEVEL: 'info',
+        LOG_FORMAT: 'json',
+        TALKI_SECRET: TEST_SECRET,
+        DATA_FILE: join(dir, 'db.json'),
+      },
+    })
+    let stdout = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve))
+    try {
+      const url = `http://127.0.0.1:${port}/talki/customer`
+      const deadline = Date.now() + 30_000
+      while (!stdout.includes('endpoint listening') && Date.now() < deadline) await sleep(20)
+      expect(stdout).toContain('endpoint listening')
+      // 200 answered requests, 20 at a time; SIGTERM right after the last answer, while its lines wait
+      // for the batch's coalescing window.
+      const { body, signature } = signedRequest('usr_abc123')
+      const statuses: number[] = []
+      for (let round = 0; round < 10; round++) {
+        const answers = await Promise.all(
+          Array.from({ length: 20 }, () =>
+            fetch(url, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', 'x-talki-signature': signature },
+              body,
+            }).then(async (res) => {
+              await res.arrayBuffer()
+              return res.status
+            }),
+          ),
+        )
+        statuses.push(...answers)
+      }
+      expect(statuses.filter((status) => status === 200)).toHaveLength(200)
+      child.kill('SIGTERM')
+      expect(await exited).toBe(0)
+      const requestLines = stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { msg: string; status?: number; token?: string })
+        .filter((line) => line.msg === 'request')
+      expect(requestLines).toHaveLength(200)
+      expect(requestLines.every((line) => line.status === 200 && line.token === 'usr_abc123')).toBe(true)
+      expect(stdout.trimEnd().split('\n').at(-1)).toContain('"msg":"stopped"')
+    } finally {
+      child.kill('SIGKILL')
+    }
+  }, 60_000)
 })
