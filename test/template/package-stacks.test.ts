@@ -141,7 +141,12 @@ describe('the tarball', () => {
     expect(listed.slice(1).map((path) => path.slice(bare.length + 1))).toStrictEqual([
       'node_modules/talki-customer-route',
     ])
-    for (const [folder, log] of Object.entries(installLog)) expect(log, folder).not.toContain('EBADENGINE')
+    // With nothing else installed, npm warns of nothing; beside a framework, never about this package.
+    // (Fastify 5 itself brings cookie@2, which asks for Node 22: its own warning, not ours.)
+    expect(installLog.bare).not.toContain('npm warn')
+    for (const [folder, log] of Object.entries(installLog)) {
+      expect(log, folder).not.toMatch(/EBADENGINE[^\n]*\n[^\n]*talki-customer-route/)
+    }
     const installed = await bytesUnder(join(bare, 'node_modules/talki-customer-route'))
     figures.push(
       `packed ${packed.size} B, unpacked ${packed.unpackedSize} B, installed ${installed} B, 0 dependencies`,
