@@ -2,7 +2,9 @@
 # Type-checks src/template/ the way an integrator lifts it: the folder alone, copied into an empty
 # directory with TypeScript strict and only the adapters' packages (express, fastify, pg and their
 # types). An import that leaves the folder, or a package beyond those, fails here. Then web.ts and the
-# core it imports are checked again with the DOM's types and none of Node's, as on a Worker.
+# core it imports are checked again with the DOM's types and none of Node's, as on a Worker, and the
+# whole folder once more as CommonJS with target and lib ES2020 (an older app's settings: no
+# Object.hasOwn, no ES2022 library call).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/talki-template-XXXXXX")"
@@ -54,7 +56,22 @@ cat >"$work/tsconfig.web.json" <<'JSON'
 }
 JSON
 
+cat >"$work/tsconfig.cjs.json" <<'JSON'
+{
+  "extends": "./tsconfig.json",
+  "compilerOptions": {
+    "target": "ES2020",
+    "lib": ["ES2020"],
+    "module": "CommonJS",
+    "moduleResolution": "Node10",
+    "esModuleInterop": true,
+    "verbatimModuleSyntax": false
+  }
+}
+JSON
+
 tsc="$root/node_modules/.bin/tsc"
 "$tsc" -p "$work/tsconfig.json"
 "$tsc" -p "$work/tsconfig.web.json"
-echo "check-template: src/template/ type-checks alone ($(ls "$work"/*.ts | wc -l) files), and web.ts without Node's types"
+"$tsc" -p "$work/tsconfig.cjs.json"
+echo "check-template: src/template/ type-checks alone ($(ls "$work"/*.ts | wc -l) files), web.ts without Node's types, and all as CommonJS ES2020"

@@ -5,8 +5,8 @@ import {
   DEFAULT_TOKEN_FIELD,
   isIdentityEncoding,
   MAX_TOKEN_LENGTH,
+  readProfile,
   readUserToken,
-  toProfile,
   type UserRecord,
   type Verdict,
 } from './protocol.js'
@@ -24,6 +24,8 @@ export interface CustomerRouteOptions<U extends UserRecord = UserRecord> {
   tokenField?: string | undefined
   /** The lookup must finish well inside Talki's 5 s, so the caller always gets an answer (default 4000). */
   lookupTimeoutMs?: number | undefined
+  /** Told once per key about a stored value Talki cannot show (dropped from the answer); default console.warn. */
+  onWarning?: ((message: string) => void) | undefined
 }
 
 /** What every adapter (express.ts, fastify.ts, node-http.ts, web.ts) is given. */
@@ -39,6 +41,11 @@ export interface EndpointOptions<U extends UserRecord = UserRecord> {
   bodyLimit?: number | undefined
   /** Called with anything unexpected (the caller gets 500 JSON, never a stack trace); default console.error. */
   onError?: ((error: unknown) => void) | undefined
+  /**
+   * Told once per key about a value `find` returned that Talki cannot show (a `null` or nested field
+   * value, a plan that is not a string): it is left out of the answer, never sent. Default console.warn.
+   */
+  onWarning?: ((message: string) => void) | undefined
 }
 
 export interface CustomerRequest {
@@ -64,6 +71,9 @@ export function createCustomerRoute<U extends UserRecord>(options: CustomerRoute
   const tokenField = options.tokenField ?? DEFAULT_TOKEN_FIELD
   const lookupTimeoutMs = options.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS
   const utf8 = new TextDecoder('utf-8', { fatal: true })
+  const onWarning = options.onWarning ?? console.warn
+  // Each key is told once: a column full of nulls must not write a line per request.
+  const warned = new Set<string>()
 
   return async function answerCustomerRequest(request: CustomerRequest): Promise<Outcome<U>> {
     // 1. Encoding: the signature covers the bytes as sent, so nothing is inflated.
@@ -100,13 +110,36 @@ export function createCustomerRoute<U extends UserRecord>(options: CustomerRoute
     }
     if (!user) return { status: 404, body: { error: 'user_not_found' }, token, verdict }
 
-    // 5. Answer the profile: only name, email, plan and fields — never the token or other stored keys.
-    return { status: 200, body: toProfile(user), token, verdict, user }
+    // 5. Answer the profile: only name, email, plan and fields — never the token or other stored keys —
+    //    and only values Talki can show (strings; in fields also numbers and booleans).
+    const { profile, dropped } = readProfile(user)
+    for (const key of dropped) {
+      if (warned.has(key) || warned.size >= MAX_WARNED_KEYS) continue
+      warned.add(key)
+      onWarning(
+        `Talki route: the store's user has a ${key} Talki cannot show (${describe(user, key)}); it is left out of the answer`,
+      )
+    }
+    return { status: 200, body: profile, token, verdict, user }
   }
 
   function invalidBody(detail: string): Outcome<U> {
     return { status: 400, body: { error: 'invalid_body', detail }, verdict: 'valid' }
   }
+}
+
+/** Enough for any real profile; bounds the memory of keys already told about. */
+const MAX_WARNED_KEYS = 100
+
+/** What kind of value sits at `key` (`plan`, `fields.x`): its type, never the value (it may be personal). */
+function describe(user: UserRecord, key: string): string {
+  const value: unknown = key.startsWith('fields.')
+    ? (user.fields as Record<string, unknown> | undefined)?.[key.slice('fields.'.length)]
+    : (user as unknown as Record<string, unknown>)[key]
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'number') return String(value)
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`
 }
 
 const DEADLINE = Symbol('deadline')

@@ -11,7 +11,7 @@ import {
 } from './protocol.js'
 import { verifySignature } from './signature.js'
 
-// Talki's route for Fastify 5, as a plugin:
+// Talki's route for Fastify 4 and 5, as a plugin:
 //
 //   await app.register(fastifyCustomerRoute, { secrets: [process.env.TALKI_SECRET!], store })
 //
@@ -37,6 +37,7 @@ export async function fastifyCustomerRoute(
     store: options.store,
     tokenField: options.tokenField,
     lookupTimeoutMs: options.lookupTimeoutMs,
+    onWarning: options.onWarning,
   })
 
   // 1. Size: Fastify reads the raw bytes, whatever the Content-Type, and stops at `bodyLimit` (a declared
@@ -58,8 +59,13 @@ export async function fastifyCustomerRoute(
     return send(reply, await answerBytes(request, rawBody))
   })
 
-  // Every other method on the path (HEAD comes with GET): 405 with `Allow: POST`.
-  const otherMethods = app.supportedMethods.filter((method) => method !== 'POST' && method !== 'HEAD')
+  // Every other method on the path (HEAD comes with GET): 405 with `Allow: POST`. Fastify 5 lists the
+  // methods it routes; Fastify 4 has no such list, so the common ones are named.
+  const supported: readonly string[] | undefined = (app as { supportedMethods?: readonly string[] })
+    .supportedMethods
+  const otherMethods = (supported ?? FASTIFY_4_METHODS).filter(
+    (method) => method !== 'POST' && method !== 'HEAD',
+  )
   app.route({
     method: otherMethods,
     url: path,
@@ -90,6 +96,9 @@ export async function fastifyCustomerRoute(
     return send(reply, answers.internalError)
   })
 }
+
+/** Methods every Fastify 4 routes. */
+const FASTIFY_4_METHODS = ['DELETE', 'GET', 'PATCH', 'PUT', 'OPTIONS']
 
 function send(reply: FastifyReply, answer: Answer): FastifyReply {
   return reply

@@ -20,12 +20,14 @@ export function createNodeHandler(options: EndpointOptions): NodeHandler {
     store: options.store,
     tokenField: options.tokenField,
     lookupTimeoutMs: options.lookupTimeoutMs,
+    onWarning: options.onWarning,
   })
 
   return async function handleTalkiRequest(req, res) {
     try {
       // 1. Size: at most `bodyLimit` bytes are read; a larger body is refused and the connection closed.
-      const body = await readBody(req, bodyLimit)
+      //    Behind a body parser that ran first (Express), the bytes it kept are used instead.
+      const body = req.readableEnded ? bytesKeptByParser(req, bodyLimit) : await readBody(req, bodyLimit)
       if (body === undefined) return // the caller left before sending all of it: nobody to answer
       if (!(body instanceof Uint8Array)) return writeAnswer(res, body)
       // 2–5. Encoding, signature, body, lookup: customer-route.ts.
@@ -51,12 +53,6 @@ export function createNodeHandler(options: EndpointOptions): NodeHandler {
 export function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | Answer | undefined> {
   // A declared length over the limit is refused before a byte of the body is read.
   if (Number(req.headers['content-length']) > limit) return Promise.resolve(answers.payloadTooLarge)
-  if (req.readableEnded) {
-    // A body parser (express.json(), express.raw(), …) ran first and took the bytes the signature covers.
-    return Promise.reject(
-      new Error('Talki route: the body was already read; mount it before any body parser'),
-    )
-  }
   return new Promise((resolve) => {
     const chunks: Buffer[] = []
     let size = 0
@@ -73,6 +69,34 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Uint8Arra
     const aborted = () => resolve(undefined)
     req.on('close', aborted).on('error', aborted)
   })
+}
+
+/** A request as a body parser leaves it: `express.raw()` sets `body` to the bytes, `keepRawBody` sets `rawBody`. */
+type ParsedRequest = IncomingMessage & { rawBody?: unknown; body?: unknown }
+
+/**
+ * The exact bytes a body parser that ran first kept (`req.rawBody` from `express.json({ verify:
+ * keepRawBody })`, or the Buffer `express.raw()` leaves in `req.body`), or the 413 answer past `limit`.
+ * Without them the signature cannot be checked: that is the app's set-up, not the caller's fault, so it
+ * throws (500 internal_error) with one line naming the parser and the fix, never a signature verdict.
+ */
+export function bytesKeptByParser(req: ParsedRequest, limit: number): Uint8Array | Answer {
+  const kept = req.rawBody instanceof Uint8Array ? req.rawBody : req.body
+  if (kept instanceof Uint8Array) return kept.length > limit ? answers.payloadTooLarge : kept
+  const type = String(req.headers['content-type'])
+  const parser =
+    typeof req.body === 'string'
+      ? 'express.text()'
+      : type.includes('urlencoded')
+        ? 'express.urlencoded()'
+        : 'express.json()'
+  const message =
+    `Talki route: a body parser (${parser}) read the body before this route, so the bytes the signature ` +
+    `covers are gone. Mount the Talki route before the parser, or keep the bytes: ` +
+    `${parser.slice(0, -1)}{ verify: keepRawBody }) with keepRawBody from the Talki route's express module`
+  const error = new Error(message)
+  error.stack = `Error: ${message}` // one log line: the trace would only point into the parser's code
+  throw error
 }
 
 /** Writes `answer` as JSON with ANSWER_HEADERS (no-store, helmet's defaults) and its own headers. */

@@ -114,31 +114,77 @@ export function isIdentityEncoding(header: string | null | undefined): boolean {
  */
 export function readUserToken(json: unknown, tokenField: string): string | undefined {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined
-  if (!Object.hasOwn(json, tokenField)) return undefined
+  // biome-ignore lint/suspicious/noPrototypeBuiltins: Object.hasOwn is ES2022; apps built for ES2020 use this file too
+  if (!Object.prototype.hasOwnProperty.call(json, tokenField)) return undefined
   const token = (json as Record<string, unknown>)[tokenField]
   return typeof token === 'string' && token.length > 0 && token.length <= MAX_TOKEN_LENGTH ? token : undefined
 }
 
 /** The keys of a user record that an answer may carry; never `userToken` or anything else stored. */
 export function toProfile(user: Profile): Profile {
-  const profile: Profile = {}
-  if (user.name !== undefined) profile.name = user.name
-  if (user.email !== undefined) profile.email = user.email
-  if (user.plan !== undefined) profile.plan = user.plan
-  if (user.fields !== undefined) profile.fields = user.fields
-  return profile
+  return readProfile(user).profile
 }
 
 /**
- * Refuses a secret list that cannot work, at start rather than on Talki's first request: none at all, an
- * empty secret, or one with white space at either end (the classic `\n` from an env file).
+ * What Talki can show of a stored record, and the keys dropped on the way: `name`, `email` and `plan`
+ * must be strings, `fields` an object of strings, finite numbers and booleans. Anything else (a `null`
+ * from a database column, a nested object, a date object) is left out of the answer rather than sent,
+ * and named in `dropped` (`plan`, `fields.address`, …) so the caller can log it. Never `userToken` or
+ * other stored keys.
+ */
+export function readProfile(user: Profile): { profile: Profile; dropped: string[] } {
+  const profile: Profile = {}
+  const dropped: string[] = []
+  for (const key of ['name', 'email', 'plan'] as const) {
+    const value: unknown = user[key]
+    if (value === undefined) continue
+    if (typeof value === 'string') profile[key] = value
+    else dropped.push(key)
+  }
+  const fields: unknown = user.fields
+  if (fields !== undefined) {
+    if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) dropped.push('fields')
+    else {
+      const shown: Record<string, FieldValue> = {}
+      for (const [key, value] of Object.entries(fields)) {
+        if (value === undefined) continue
+        if (!isFieldValue(value)) dropped.push(`fields.${key}`)
+        // A `__proto__` key from JSON.parse is an own key; assigning it would set the prototype instead.
+        else if (key === '__proto__') Object.defineProperty(shown, key, { value, enumerable: true })
+        else shown[key] = value
+      }
+      profile.fields = shown
+    }
+  }
+  return { profile, dropped }
+}
+
+function isFieldValue(value: unknown): value is FieldValue {
+  return (
+    typeof value === 'string' ||
+    typeof value === 'boolean' ||
+    (typeof value === 'number' && Number.isFinite(value))
+  )
+}
+
+/**
+ * Refuses a secret list that cannot work, at start rather than on Talki's first request: none at all (an
+ * unset `TALKI_SECRET` read as `[process.env.TALKI_SECRET]` gives `[undefined]`), an empty secret, or one
+ * with white space at either end (the classic `\n` from an env file).
  */
 export function checkSecrets(secrets: readonly string[]): void {
-  if (secrets.length === 0) throw new Error('Talki signing secret: none given')
-  for (const [i, secret] of secrets.entries()) {
-    if (secret === '') throw new Error(`Talki signing secret #${i + 1} is empty`)
+  const given: readonly unknown[] = Array.isArray(secrets) ? secrets : []
+  if (given.every((secret) => secret === undefined || secret === null || secret === '')) {
+    throw new Error(
+      'Talki signing secret: none given. Set TALKI_SECRET (the secret from the Talki console) and pass it as the `secrets` option',
+    )
+  }
+  for (const [i, secret] of given.entries()) {
+    const which = `Talki signing secret #${i + 1} of ${given.length} in \`secrets\``
+    if (typeof secret !== 'string') throw new Error(`${which} is not a string (got ${typeof secret})`)
+    if (secret === '') throw new Error(`${which} is empty`)
     if (secret.trim() !== secret) {
-      throw new Error(`Talki signing secret #${i + 1} starts or ends with white space (a stray newline?)`)
+      throw new Error(`${which} starts or ends with white space (a stray newline?)`)
     }
   }
 }

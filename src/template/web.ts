@@ -31,6 +31,7 @@ export function createWebHandler(options: WebHandlerOptions): (request: Request)
     store: options.store,
     tokenField: options.tokenField,
     lookupTimeoutMs: options.lookupTimeoutMs,
+    onWarning: options.onWarning,
   })
 
   return async function handleTalkiRequest(request) {

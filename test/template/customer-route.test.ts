@@ -299,4 +299,63 @@ describe('createCustomerRoute', () => {
       })
     }
   })
+
+  describe('with a stored user Talki cannot show in full', () => {
+    const stored = {
+      userToken: 'usr_odd',
+      name: null,
+      email: 'odd@example.com',
+      plan: 3,
+      fields: {
+        company: 'Acme',
+        seats: 5,
+        trial: false,
+        address: { city: 'Oslo' },
+        closedAt: null,
+        mrr: Number.NaN,
+      },
+    } as unknown as UserRecord
+    const body = '{"userToken":"usr_odd"}'
+
+    it('answers 200 without the values Talki cannot show, and tells onWarning once per key', async () => {
+      const warnings: string[] = []
+      const { answer } = route({
+        store: { find: () => stored },
+        onWarning: (message) => warnings.push(message),
+      })
+      for (let i = 0; i < 3; i++) {
+        const outcome = await answer(signed(body))
+        expect(outcome.status).toBe(200)
+        expect(JSON.stringify(outcome.body)).toBe(
+          '{"email":"odd@example.com","fields":{"company":"Acme","seats":5,"trial":false}}',
+        )
+      }
+      expect(warnings).toStrictEqual([
+        "Talki route: the store's user has a name Talki cannot show (null); it is left out of the answer",
+        "Talki route: the store's user has a plan Talki cannot show (3); it is left out of the answer",
+        "Talki route: the store's user has a fields.address Talki cannot show (an object); it is left out of the answer",
+        "Talki route: the store's user has a fields.closedAt Talki cannot show (null); it is left out of the answer",
+        "Talki route: the store's user has a fields.mrr Talki cannot show (NaN); it is left out of the answer",
+      ])
+    })
+
+    it('drops fields that are not an object, and keeps an own __proto__ field as a field', async () => {
+      const warnings: string[] = []
+      const { answer } = route({
+        store: {
+          find: (token) =>
+            token === 'usr_list'
+              ? ({ userToken: token, name: 'L', fields: ['a'] } as unknown as UserRecord)
+              : { userToken: token, fields: JSON.parse('{"__proto__":"x","ok":1}') },
+        },
+        onWarning: (message) => warnings.push(message),
+      })
+      expect((await answer(signed('{"userToken":"usr_list"}'))).body).toStrictEqual({ name: 'L' })
+      const outcome = await answer(signed('{"userToken":"usr_proto"}'))
+      expect(JSON.stringify(outcome.body)).toBe('{"fields":{"__proto__":"x","ok":1}}')
+      expect(warnings).toStrictEqual([
+        "Talki route: the store's user has a fields Talki cannot show (an array); it is left out of the answer",
+      ])
+    })
+  })
 })

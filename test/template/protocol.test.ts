@@ -1,7 +1,13 @@
 import type { Request, Response } from 'express'
 import helmet from 'helmet'
 import { describe, expect, it } from 'vitest'
-import { ANSWER_HEADERS, isIdentityEncoding, readUserToken, toProfile } from '../../src/template/protocol.js'
+import {
+  ANSWER_HEADERS,
+  checkSecrets,
+  isIdentityEncoding,
+  readUserToken,
+  toProfile,
+} from '../../src/template/protocol.js'
 
 describe('ANSWER_HEADERS', () => {
   it("are helmet's default headers, plus no-store and JSON", () => {
@@ -64,5 +70,32 @@ describe('toProfile', () => {
   it('keeps name, email, plan and fields only', () => {
     const stored = { userToken: 'usr_x', name: 'N', plan: 'p', simulate: 'slow', secret: 's' }
     expect(toProfile(stored)).toEqual({ name: 'N', plan: 'p' })
+  })
+})
+
+describe('checkSecrets', () => {
+  const NONE =
+    'Talki signing secret: none given. Set TALKI_SECRET (the secret from the Talki console) and pass it as the `secrets` option'
+  // [process.env.TALKI_SECRET!] with TALKI_SECRET unset is [undefined]; set but empty, [''].
+  const rows: [string, unknown, string][] = [
+    ['no secret at all', [], NONE],
+    ['an unset TALKI_SECRET', [undefined], NONE],
+    ['an empty TALKI_SECRET', [''], NONE],
+    ['an empty second secret', ['a', ''], 'Talki signing secret #2 of 2 in `secrets` is empty'],
+    ['a number', [42], 'Talki signing secret #1 of 1 in `secrets` is not a string (got number)'],
+    [
+      'a stray newline',
+      ['secret\n'],
+      'Talki signing secret #1 of 1 in `secrets` starts or ends with white space (a stray newline?)',
+    ],
+  ]
+  for (const [name, secrets, message] of rows) {
+    it(`refuses ${name}: ${message}`, () => {
+      expect(() => checkSecrets(secrets as string[])).toThrow(new Error(message))
+    })
+  }
+
+  it('accepts one or several secrets', () => {
+    expect(() => checkSecrets(['a', 'b'])).not.toThrow()
   })
 })
