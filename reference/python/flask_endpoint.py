@@ -111,8 +111,9 @@ def create_app(secrets, find_user=find_user, lookup_timeout_s=LOOKUP_TIMEOUT_S):
     # POST only: OPTIONS, HEAD, GET, PUT, DELETE… on the path get 405 (handled below).
     @app.route(ENDPOINT_PATH, methods=['POST'], provide_automatic_options=False)
     def talki_customer():
-        # 1. Size: a body over BODY_LIMIT is refused without being read, and the connection closed.
-        too_large = error(413, 'payload_too_large', {'Connection': 'close'})
+        # 1. Size: a body over BODY_LIMIT is refused without being read. (WSGI leaves the connection to
+        #    the server: Flask's closes it after every answer, so the unread rest goes with it.)
+        too_large = error(413, 'payload_too_large')
         if (request.content_length or 0) > BODY_LIMIT:
             return too_large
         raw = request.stream.read(BODY_LIMIT + 1)  # the exact bytes Talki signed
