@@ -242,6 +242,27 @@ for (const stack of STACKS) {
       expect(differences).toStrictEqual([])
     }, 60_000)
 
+    it("answers a burst of 80 interleaved requests, 20 in flight, each with its own token's answer", async () => {
+      const tokens = ['usr_abc123', 'usr_nobody', 'usr_unicode', '__proto__', 'usr_minimal', 'constructor']
+      const alone = new Map<string, unknown>()
+      for (const token of tokens)
+        alone.set(token, comparable(await exchange(endpoint.url, signedToken(token))))
+      const burst = Array.from({ length: 80 }, (_, i) => tokens[i % tokens.length] as string)
+      const answers: { token: string; answer: unknown }[] = []
+      const worker = async () => {
+        for (let token = burst.shift(); token !== undefined; token = burst.shift()) {
+          answers.push({ token, answer: comparable(await exchange(endpoint.url, signedToken(token))) })
+        }
+      }
+      await Promise.all(Array.from({ length: 20 }, worker))
+      expect(answers).toHaveLength(80)
+      for (const { token, answer } of answers)
+        expect({ token, answer }).toStrictEqual({ token, answer: alone.get(token) })
+      expect(new Set(answers.map(({ answer }) => (answer as { status: number }).status))).toStrictEqual(
+        new Set([200, 404]),
+      )
+    }, 60_000)
+
     it('answers Alice exactly as data/seed.json has her', async () => {
       const { userToken: _token, ...profile } = seedUser('usr_abc123')
       const answer = await exchange(endpoint.url, post(vendorBody))
