@@ -1,0 +1,3 @@
+module talki-endpoint
+
+go 1.19
