@@ -2,10 +2,11 @@
 // Runs before `npm start`, `npm run cli` and `npm run seed`: builds dist/ with tsc only when something tsc
 // reads is newer than the oldest file it wrote, so an unchanged tree starts at once and an edited src/ is
 // still rebuilt. A folder's mtime changes when an entry is added, removed or renamed, so folders count too.
-// Plain JavaScript: it must run before anything is built.
+// Plain JavaScript: it must run before anything is built. It is also `prepare`, so `npm ci` in a fresh clone
+// leaves a built, executable `talki-endpoint` for `npx`.
 
 import { spawnSync } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
+import { chmodSync, existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -58,3 +59,7 @@ if (reason !== undefined) {
   })
   process.exitCode = result.status ?? 1
 }
+
+// tsc writes files without the execute bit; the package's bin must have it for `npx talki-endpoint`.
+const bin = join(root, 'dist', 'cli', 'main.js')
+if (existsSync(bin)) chmodSync(bin, 0o755)

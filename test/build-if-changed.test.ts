@@ -55,7 +55,7 @@ describe('build-if-changed', () => {
 
     // An edit: a source newer than every output.
     const later = new Date(Date.now() + 1000)
-    await utimes(join(dir, 'src/mock/log.ts'), later, later)
+    await utimes(join(dir, 'src/mock/runtime/log.ts'), later, later)
     const edited = await buildIfChanged()
     expect(edited.stderr).toBe('building dist/ (the sources changed since the last build)…\n')
     expect((await stat(join(dir, 'dist/mock/main.js'))).mtimeMs).toBeGreaterThan(built)

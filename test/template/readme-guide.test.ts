@@ -8,20 +8,20 @@ import { type PostgresServer, postgresAvailable, startPostgres } from '../engine
 import { freePort, ROOT, sleep } from '../process.js'
 import { TEST_SECRET } from '../support.js'
 
-// The README's integrator's guide, followed as written: each row of "Which files for your stack" copied
+// The integrator's guide (docs/integrators.md), followed as written: each row of "Which files for your stack" copied
 // alone into an empty folder with only the packages it names, and type-checked; then the walkthrough
 // "From copy to ready for Talki", step by step, ending with `check` against the server it wrote.
 // Packages are linked from this project's node_modules instead of downloaded (no network in tests).
 
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
+const GUIDE = readFileSync(join(ROOT, 'docs/integrators.md'), 'utf8')
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc')
 const folders: string[] = []
 const children: ChildProcess[] = []
 
 function section(heading: string): string {
-  const start = README.indexOf(`\n${heading}\n`)
-  if (start === -1) throw new Error(`README has no "${heading}" section`)
-  const rest = README.slice(start + heading.length + 2)
+  const start = GUIDE.indexOf(`\n${heading}\n`)
+  if (start === -1) throw new Error(`docs/integrators.md has no "${heading}" section`)
+  const rest = GUIDE.slice(start + heading.length + 2)
   const end = rest.search(/\n#{2,3} /)
   return end === -1 ? rest : rest.slice(0, end)
 }
@@ -80,8 +80,8 @@ afterAll(() => {
   for (const folder of folders) rmSync(folder, { recursive: true, force: true })
 })
 
-describe('README: which files for your stack', () => {
-  const rows = section('### Which files for your stack')
+describe('integrator guide: which files for your stack', () => {
+  const rows = section('## Which files for your stack')
     .split('\n')
     .filter((line) => line.startsWith('| ') && line.includes('.ts`'))
     .map((line) => {
@@ -125,13 +125,13 @@ describe('README: which files for your stack', () => {
   }
 })
 
-describe('README: from copy to "ready for Talki"', () => {
+describe('integrator guide: from copy to "ready for Talki"', () => {
   it('copies, installs, type-checks and runs the Express walkthrough, and check passes every row', async () => {
-    const blocks = codeBlocks(section('### From copy to "ready for Talki"'))
+    const blocks = codeBlocks(section('## From copy to "ready for Talki"'))
     expect(blocks.map((block) => block.lang)).toStrictEqual(['sh', 'json', 'ts', 'sh', 'sh'])
     const [setup, tsconfig, server, run, check] = blocks.map((block) => block.code)
 
-    // 1. The commands as written, beside a clone named as in the README; `npm i` links instead.
+    // 1. The commands as written, beside a clone named as in the guide; `npm i` links instead.
     const parent = tempFolder()
     symlinkSync(ROOT, join(parent, 'talki-customer-endpoint'))
     const folder = join(parent, 'my-endpoint')
@@ -143,19 +143,20 @@ describe('README: from copy to "ready for Talki"', () => {
     writeFileSync(join(folder, 'server.ts'), server ?? '')
 
     // 4. Type-check, then run it.
-    const [tscLine, runLine] = (run ?? '').trim().split('\n')
+    const [tscLine, secretLine, runLine] = (run ?? '').trim().split('\n')
     expect(tscLine).toBe('npx tsc -p .')
     typeCheck(folder)
-    expect(runLine).toBe('TALKI_SECRET=<your secret> npx tsx server.ts')
+    expect(secretLine).toMatch(/^export TALKI_SECRET=/)
+    expect(runLine).toBe('npx tsx server.ts')
     const port = await startServerTs(folder)
 
-    // 5. check, with the URL and token the README gives.
+    // 5. check, with the URL and token the guide gives.
     await expectCheckPasses(check ?? '', port)
   }, 120_000)
 })
 
-describe.runIf(postgresAvailable("the README's PostgreSQL steps"))(
-  'README: your database: PostgreSQL',
+describe.runIf(postgresAvailable("the integrator guide's PostgreSQL steps"))(
+  'integrator guide: your database: PostgreSQL',
   () => {
     let postgres: PostgresServer
     beforeAll(async () => {
@@ -166,10 +167,10 @@ describe.runIf(postgresAvailable("the README's PostgreSQL steps"))(
     })
 
     it('copies the store, installs pg, type-checks and runs server.ts on a real PostgreSQL, and check passes', async () => {
-      const [setup, tsconfig, , , check] = codeBlocks(section('### From copy to "ready for Talki"')).map(
+      const [setup, tsconfig, , , check] = codeBlocks(section('## From copy to "ready for Talki"')).map(
         (b) => b.code,
       )
-      const blocks = codeBlocks(section('### Your database: PostgreSQL'))
+      const blocks = codeBlocks(section('## Your database: PostgreSQL'))
       expect(blocks.map((block) => block.lang)).toStrictEqual(['sh', 'ts', 'sql'])
       const [copy, server] = blocks.map((block) => block.code)
 
@@ -226,7 +227,7 @@ async function startServerTs(folder: string, env: Record<string, string> = {}): 
   return port
 }
 
-/** `check` with the URL and token the README's command gives, on the port actually used. */
+/** `check` with the URL and token the guide's command gives, on the port actually used. */
 async function expectCheckPasses(command: string, port: number): Promise<void> {
   const url = /--url (\S+)/.exec(command)?.[1] ?? ''
   const token = /--token (\S+)/.exec(command)?.[1] ?? ''

@@ -22,7 +22,10 @@ export const simulation = state.view
 
 /** @type {Catalogue} */
 let catalogue
-let selected = 'error'
+/** The scenario whose form shows: the active override's, until one is picked; none while none is applied. */
+let selected = /** @type {string | null} */ (null)
+/** The active override's scenario the form last followed (`undefined` before the first state). */
+let followed = /** @type {string | null | undefined} */ (undefined)
 
 /** @param {Catalogue} given */
 export function startScenarios(given) {
@@ -36,7 +39,7 @@ export function startScenarios(given) {
   })
   byId('override-form', HTMLFormElement).addEventListener('submit', (event) => {
     event.preventDefault()
-    void applyOverride(overrideFromForm())
+    if (selected !== null) void applyOverride(overrideFromForm())
   })
   byId('clear', HTMLButtonElement).addEventListener('click', async () => {
     replace(byId('override-errors', HTMLElement))
@@ -116,9 +119,17 @@ function renderSwitches() {
 }
 
 function renderParams() {
-  const scenario = scenarioInfo(selected)
-  if (!scenario) return
+  const scenario = selected === null ? undefined : scenarioInfo(selected)
   const params = byId('params', HTMLElement)
+  params.hidden = !scenario
+  byId('apply', HTMLElement).hidden = !scenario
+  if (!scenario) {
+    replace(params)
+    byId('limits', HTMLElement).hidden = true
+    byId('scenario-about', HTMLElement).textContent = 'Pick a scenario to switch it on for every request.'
+    for (const label of document.querySelectorAll('.switch')) label.classList.remove('selected')
+    return
+  }
   replace(params, ...scenario.parameters.map((p) => control(p, true)))
   if (scenario.parameters.length === 0) {
     params.append(h('span', { class: 'muted small' }, `${scenario.name} takes no parameters`))
@@ -204,9 +215,10 @@ function failWithOptions(p) {
 function overrideFromForm() {
   /** @type {Record<string, unknown>} */
   const body = { scenario: selected }
+  const name = selected ?? ''
   const names = [
-    ...(scenarioInfo(selected)?.parameters ?? []),
-    ...(takesLimits(selected) ? catalogue.override.parameters : []),
+    ...(scenarioInfo(name)?.parameters ?? []),
+    ...(takesLimits(name) ? catalogue.override.parameters : []),
   ].map((p) => p.name)
   for (const name of names) {
     const el = document.getElementById(`p-${name}`)
@@ -250,7 +262,29 @@ function renderSimulation(sim) {
     label.classList.toggle('active', on)
     label.querySelector('input')?.setAttribute('aria-description', on ? 'active now' : '')
   }
+  if (active !== followed) followOverride(active, override)
   renderEndpointStatus()
+}
+
+/**
+ * The form follows the override now in force: its card checked and its values filled, or no card and no
+ * form when none is applied, so Apply never switches to a scenario nobody picked.
+ * @param {string | null} active
+ * @param {Record<string, unknown> | null} override
+ */
+function followOverride(active, override) {
+  followed = active
+  selected = active !== null && scenarioInfo(active) ? active : null
+  for (const input of document.querySelectorAll('#switches input')) {
+    if (input instanceof HTMLInputElement) input.checked = input.value === selected
+  }
+  renderParams()
+  if (selected === null || !override) return
+  for (const [name, value] of Object.entries(override)) {
+    const el = document.getElementById(`p-${name}`)
+    if (el instanceof HTMLSelectElement) el.value = JSON.stringify(value)
+    else if (el instanceof HTMLInputElement && typeof value === 'number') el.value = String(value)
+  }
 }
 
 function renderEndpointStatus() {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
+import axe from 'axe-core'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { SCENARIO_NAMES } from '../../../src/mock/simulation/scenarios.js'
@@ -168,6 +169,50 @@ describe.runIf(HAS_CHROMIUM)('dashboard in headless Chromium', () => {
       status: 200,
       body: { name: 'Alice Johnson' },
     })
+  })
+
+  it('follows the active override: no card selected and no form while none is applied, its card and values when one is', async () => {
+    opened = await open(stack)
+    const { page } = opened
+    await page.locator('#override-state', { hasText: 'No global override' }).waitFor(WAIT)
+    await expect(page.locator('.switch.selected').count()).resolves.toBe(0)
+    await expect(page.locator('#switches input:checked').count()).resolves.toBe(0)
+    await expect(page.locator('#apply').isVisible()).resolves.toBe(false)
+
+    const put = await fetch(new URL('/api/simulation', stack.adminUrl), {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ scenario: 'slow', delayMs: 4500 }),
+    })
+    expect(put.status).toBe(200)
+    await page.reload()
+    await page.locator('#override-state', { hasText: 'ON:' }).waitFor(WAIT)
+    await expect(page.locator('.switch.selected').getAttribute('data-scenario')).resolves.toBe('slow')
+    await expect(page.locator('#p-delayMs').inputValue()).resolves.toBe('4500')
+    await expect(page.locator('#apply').isVisible()).resolves.toBe(true)
+  })
+
+  it('has no axe-core violations (WCAG 2 A/AA, 2.1 AA, best practice), with a user selected and an override on', async () => {
+    opened = await open(stack)
+    const { page } = opened
+    await selectUser(page, 'usr_abc123')
+    await page.locator('.switch[data-scenario="error"]').click()
+    await page.getByRole('button', { name: 'Apply to every request' }).click()
+    await page.locator('#override-state', { hasText: 'ON:' }).waitFor(WAIT)
+    await page.evaluate(axe.source)
+    const violations = await page.evaluate(async () => {
+      const run = (globalThis as unknown as { axe: typeof axe }).axe.run
+      const result = await run(
+        {
+          include: [['html']],
+        },
+        {
+          runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa', 'best-practice'] },
+        },
+      )
+      return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
+    })
+    expect(violations).toStrictEqual([])
   })
 
   it('shows the API validation errors of an override inline and changes nothing', async () => {

@@ -1,0 +1,28 @@
+import { defineConfig, mergeConfig } from 'vitest/config'
+import base from './vitest.config.js'
+
+// `npm run test:quick`: the unit and in-process tests only. Left out: the engines (PostgreSQL, Redis), the
+// browser (Chromium), and the suites that build or start child processes (the whole suite is `npm test`).
+export default mergeConfig(
+  base,
+  defineConfig({
+    test: {
+      exclude: [
+        'test/engines/**',
+        'test/examples/**',
+        'test/bench.test.ts',
+        'test/build-if-changed.test.ts',
+        'test/fresh-clone.test.ts',
+        'test/package.test.ts',
+        'test/cli/main.test.ts',
+        'test/mock/main.test.ts',
+        'test/mock/runtime/log.test.ts',
+        'test/mock/dashboard/dashboard.browser.test.ts',
+        'test/mock/users/postgres-users.test.ts',
+        'test/mock/users/store-behaviour.test.ts',
+        'test/template/postgres-store.test.ts',
+        'test/template/readme-guide.test.ts',
+      ],
+    },
+  }),
+)
