@@ -140,15 +140,18 @@ describe('the tarball', { timeout: 60_000 }, () => {
     expect(packed.size).toBeLessThan(1 * MB)
   })
 
-  // The aim was 15 MB; zod (~6 MB) and the Redis client for REDIS_URL (~5 MB) are most of what is installed
-  // (README: The package). The bound keeps it from growing unnoticed.
-  it('installs small: the runtime dependencies only, under 20 MB with them', async () => {
+  // The aim was 15 MB; zod, the Redis client for REDIS_URL and the certificate library for TLS=self-signed
+  // are most of what is installed (docs/integrators.md: The main package). The bound keeps it from growing
+  // unnoticed; the figure is printed.
+  it('installs small: the runtime dependencies only, under 25 MB with them', async () => {
     const modules = join(app, 'node_modules')
     const installed = await readdir(modules)
     for (const devOnly of ['@faker-js', 'typescript', 'vitest', 'tsx', 'fast-xml-parser', '@biomejs']) {
       expect(installed).not.toContain(devOnly)
     }
-    expect(await bytesUnder(modules)).toBeLessThan(20 * MB)
+    const bytes = await bytesUnder(modules)
+    console.log(`installed: ${installed.length} entries in node_modules, ${(bytes / MB).toFixed(1)} MB`)
+    expect(bytes).toBeLessThan(25 * MB)
   })
 
   it('prints its version and each command’s help, with plain node behind the bin', async () => {

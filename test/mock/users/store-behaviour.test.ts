@@ -219,9 +219,10 @@ for (const kind of kinds) {
       expect((await store.list({ offset: 0, limit: 1 })).users[0]).toEqual(NAMED_USERS[0])
     })
 
-    it('answers ping while its engine is there', async () => {
+    it('answers ping while its engine is there (the JSON file in this process has none)', async () => {
       const { store } = await fresh()
-      await expect(store.ping?.()).resolves.toBeUndefined()
+      if (store.engine.id === 'json') expect(store.ping).toBeUndefined()
+      else await expect(store.ping?.()).resolves.toBeUndefined()
     })
   })
 }
