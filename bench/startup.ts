@@ -10,8 +10,8 @@ import os from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { machineLines, median, writeResults } from './report.js'
-import { freePort } from './targets.js'
+import { freePort } from './lib/harness.js'
+import { machineLines, median, writeResults } from './lib/report.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const SECRET = 'bench-startup-secret-5d1e'

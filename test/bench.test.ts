@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_SEED_OPTIONS, writeSeedFile } from '../src/mock/users/seed.js'
-import { postgresAvailable } from './engines/postgres.js'
-import { hasRedisServer } from './engines/redis.js'
+import { postgresAvailable } from '../support/engines/postgres.js'
+import { hasRedisServer } from '../support/engines/redis.js'
 import { build, ROOT } from './process.js'
 
 // A smoke run of `npm run bench` (bench/run.ts --smoke): one second per target, a few connections, 1,000

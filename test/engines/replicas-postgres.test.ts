@@ -2,6 +2,13 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { UserRecord } from '../../src/mock/users/record.js'
+import { type PostgresServer, postgresAvailable, startPostgres } from '../../support/engines/postgres.js'
+import {
+  hasRedisServer,
+  PROPAGATION_BOUND_MS,
+  type RedisServer,
+  startRedis,
+} from '../../support/engines/redis.js'
 import {
   buildWithSeed,
   freePort,
@@ -14,8 +21,6 @@ import {
   type Wire,
 } from '../process.js'
 import { TEST_SECRET } from '../support.js'
-import { type PostgresServer, postgresAvailable, startPostgres } from './postgres.js'
-import { hasRedisServer, PROPAGATION_BOUND_MS, type RedisServer, startRedis } from './redis.js'
 
 // Two replicas as QA runs them in staging, on both engines: `node dist/mock/main.js` twice, with the same
 // DATABASE_URL (a private PostgreSQL) and REDIS_URL (a private redis-server). Every test gets a database

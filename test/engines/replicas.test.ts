@@ -6,6 +6,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { RequestLogEntry } from '../../src/mock/state/request-log.js'
 import type { UserRecord } from '../../src/mock/users/record.js'
 import {
+  hasRedisServer,
+  PROPAGATION_BOUND_MS,
+  type RedisServer,
+  startRedis,
+} from '../../support/engines/redis.js'
+import {
   build,
   freePort,
   killAll,
@@ -18,7 +24,6 @@ import {
   until,
 } from '../process.js'
 import { ALICE, TEST_SECRET } from '../support.js'
-import { hasRedisServer, PROPAGATION_BOUND_MS, type RedisServer, startRedis } from './redis.js'
 
 // Replicas as QA runs them: two or three `node dist/mock/main.js` processes sharing one real
 // redis-server (REDIS_URL), each with its own copy of the users. Everything is observed over the wire.
