@@ -237,26 +237,40 @@ function capture(res: ServerResponse): Buffer[] {
   return chunks
 }
 
-const remoteCheckers = new Map<string, ContractChecker>()
+const remoteCheckers = new Map<string, Promise<ContractChecker>>()
 
 /**
- * The same check for an answer from a server in another process (the stress runs): the document is
- * fetched from that admin base URL (once it has been had, it is kept). When it cannot be fetched (the
- * server was killed on purpose, or this call's token is the wrong one), there is nothing to check
- * against and the answer passes.
+ * The checker for the document a server in another process serves at `base`/api/openapi.json, fetched
+ * (with `token` when set) on the first call and kept; rejects when the document cannot be had. A caller
+ * that later kills the server, or calls it with a wrong token on purpose, loads it first (stress.ts's start).
  */
-export async function expectContract(base: string, token: string | undefined, answer: Answer): Promise<void> {
-  let checker = remoteCheckers.get(base)
-  if (!checker) {
-    checker = await fetch(`${base}/api/openapi.json`, {
+export function loadContract(base: string, token: string | undefined): Promise<ContractChecker> {
+  const known = remoteCheckers.get(base)
+  if (known) return known
+  const loading = (async () => {
+    const res = await fetch(`${base}/api/openapi.json`, {
       headers: token ? { Authorization: `Bearer ${token}` } : {},
       signal: AbortSignal.timeout(10_000),
     })
-      .then(async (res) => (res.ok ? checkerFor(await res.json()).compileAll() : undefined))
-      .catch(() => undefined)
-    if (!checker) return
-    remoteCheckers.set(base, checker)
-  }
+    if (!res.ok) throw new Error(`GET ${base}/api/openapi.json answered ${res.status}`)
+    return checkerFor(await res.json()).compileAll()
+  })()
+  remoteCheckers.set(base, loading)
+  // A failed fetch is not kept: a later call (with the right token, say) tries again.
+  loading.catch(() => remoteCheckers.delete(base))
+  return loading
+}
+
+/**
+ * The same check for an answer from a server in another process: against the document that server
+ * serves (loadContract). An answer that cannot be checked fails, as does one off the document.
+ */
+export async function expectContract(base: string, token: string | undefined, answer: Answer): Promise<void> {
+  const checker = await loadContract(base, token).catch((error: unknown) => {
+    throw new Error(
+      `admin answer ${answer.method} ${answer.url} → ${answer.status} cannot be checked: ${error instanceof Error ? error.message : String(error)}`,
+    )
+  })
   const violation = checker.check(answer)
   if (violation) throw new Error(`admin answer off the document: ${violation}`)
 }

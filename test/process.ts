@@ -151,6 +151,26 @@ export async function until(check: () => boolean, ms = 2000): Promise<void> {
   }
 }
 
+/**
+ * Calls `probe` until it returns `expected` or `boundMs` have passed, pausing `pauseMs` between calls (0:
+ * none). Returns the last value seen and when it was seen, so the caller asserts both: a wait that runs out
+ * ends in a failed assertion on `value`, never in a pass.
+ */
+export async function pollFor<T>(
+  probe: () => Promise<T>,
+  expected: T,
+  boundMs: number,
+  pauseMs = 0,
+): Promise<{ value: T; ms: number }> {
+  const began = performance.now()
+  for (;;) {
+    const value = await probe()
+    const ms = performance.now() - began
+    if (value === expected || ms >= boundMs) return { value, ms }
+    if (pauseMs > 0) await sleep(pauseMs)
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // The endpoint in this process, with its failure simulation, on 127.0.0.1 and a free port
 
