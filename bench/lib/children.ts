@@ -48,3 +48,74 @@ export function killAll(): void {
   for (const child of live) child.kill('SIGKILL')
   live.clear()
 }
+
+export interface ReadyChild {
+  child: ChildProcess
+  /** The first stdout line `isReady` accepted. */
+  line: string
+  /** From spawn to that line. */
+  ms: number
+  /** SIGTERM to the child's whole process group, SIGKILL after `graceMs`; resolves once it has exited. */
+  stop(graceMs?: number): Promise<void>
+}
+
+/**
+ * Starts a command in a process group of its own (so `npm start`'s sh and the node under it get the signal
+ * alike) and resolves at the first stdout line `isReady` accepts; rejects, and kills the group, when the
+ * child exits first or `timeoutMs` pass. Tracked like spawnTracked, so killAll ends it too.
+ */
+export function startUntilReady(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; isReady: (line: string) => boolean; timeoutMs: number },
+): Promise<ReadyChild> {
+  const started = performance.now()
+  const child = spawnTracked(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
+  const exited = new Promise<void>((done) => child.once('exit', () => done()))
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal)
+    } catch {
+      // already gone
+    }
+  }
+  const stop = async (graceMs = 5000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    signalGroup('SIGTERM')
+    const timer = setTimeout(() => signalGroup('SIGKILL'), graceMs)
+    await exited
+    clearTimeout(timer)
+  }
+  return new Promise((resolveReady, rejectReady) => {
+    let out = ''
+    let err = ''
+    const timer = setTimeout(() => {
+      signalGroup('SIGKILL')
+      rejectReady(
+        new Error(`${command} ${args.join(' ')}: not ready within ${options.timeoutMs} ms\n${out}\n${err}`),
+      )
+    }, options.timeoutMs)
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      err += chunk
+    })
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk
+      const line = out.split('\n').find(options.isReady)
+      if (line === undefined) return
+      const ms = performance.now() - started
+      clearTimeout(timer)
+      child.stdout?.removeAllListeners('data')
+      child.stdout?.resume()
+      resolveReady({ child, line, ms, stop })
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      rejectReady(new Error(`${command} ${args.join(' ')} exited ${code}\n${out}\n${err}`))
+    })
+  })
+}
