@@ -2,6 +2,8 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import * as ajvFormats from 'ajv-formats'
 import request from 'supertest'
+import { afterAll, afterEach, expect } from 'vitest'
+import { type AdminDeps, createAdminApp } from '../src/mock/admin/app.js'
 
 // The contract check of the admin tests: every answer an admin app gives in a test is checked against
 // the OpenAPI document that same app serves at /api/openapi.json — status documented for the operation
@@ -168,6 +170,32 @@ function checkerFor(document: unknown): ContractChecker {
 export interface CheckedApp extends RequestListener {
   /** Every contract violation so far, once the checks of answers already sent have run. */
   violations(): Promise<string[]>
+  /** The violations not taken yet (what the after-each check below reports). */
+  takeViolations(): Promise<string[]>
+  /** Leaves the after-each check out for this app: for a test that breaks the check on purpose. */
+  forget(): void
+}
+
+// The one place the contract check is registered: every checked app of a test file is asked for its new
+// violations after each test and after the file, so no test has to remember to look.
+const live = new Set<CheckedApp>()
+async function expectNoViolations(): Promise<void> {
+  for (const app of live) expect(await app.takeViolations()).toEqual([])
+}
+if (process.env.VITEST) {
+  afterEach(expectNoViolations)
+  afterAll(async () => {
+    await expectNoViolations()
+    live.clear()
+  })
+}
+
+/**
+ * The admin app as the tests build it: createAdminApp with the contract check in front (checkedApp). A
+ * lint rule (biome.json) keeps test/ from importing createAdminApp anywhere but here.
+ */
+export function checkedAdminApp(deps: AdminDeps): CheckedApp {
+  return checkedApp(createAdminApp(deps), deps.adminToken ? { adminToken: deps.adminToken } : {})
 }
 
 /**
@@ -204,12 +232,23 @@ export function checkedApp(app: RequestListener, options: { adminToken?: string 
     })
     app(req, res)
   }
-  return Object.assign(handler, {
-    async violations() {
-      const results = await Promise.all(pending)
-      return results.filter((v): v is string => v !== undefined)
+  let taken = 0
+  const violations = async () => {
+    const results = await Promise.all(pending)
+    return results.filter((v): v is string => v !== undefined)
+  }
+  const checked: CheckedApp = Object.assign(handler, {
+    violations,
+    async takeViolations() {
+      const all = await violations()
+      const fresh = all.slice(taken)
+      taken = all.length
+      return fresh
     },
+    forget: () => live.delete(checked),
   })
+  live.add(checked)
+  return checked
 }
 
 /** Collects what is written to `res` (the first megabyte and a bit: enough for any admin answer). */

@@ -111,8 +111,7 @@ export async function startStack(
   options: { adminToken?: string; secret?: string; databaseUrl?: string } = {},
 ): Promise<Stack> {
   const { createServer } = await import('node:http')
-  const { createAdminApp } = await import('../src/mock/admin/app.js')
-  const { checkedApp } = await import('./contract.js')
+  const { checkedAdminApp } = await import('./contract.js')
   const { createEndpointApp } = await import('../src/mock/endpoint/app.js')
   const { openJsonStore } = await import('../src/mock/users/store.js')
   const { fileURLToPath } = await import('node:url')
@@ -145,7 +144,8 @@ export async function startStack(
     store,
     logger,
   })
-  const admin = createAdminApp({
+  // Every answer of the admin port (the browser's included) is checked against its document.
+  const checkedAdmin = checkedAdminApp({
     control: shared.control,
     requestLog,
     readiness: readinessOf(store, shared, { replica: 'local', timeoutMs: 1000 }),
@@ -161,11 +161,6 @@ export async function startStack(
       server.listen(0, '127.0.0.1', () => resolve((server.address() as import('node:net').AddressInfo).port)),
     )
   const endpointServer = createServer(endpoint)
-  // Every answer of the admin port (the browser's included) is checked against its document.
-  const checkedAdmin = checkedApp(
-    admin,
-    options.adminToken === undefined ? {} : { adminToken: options.adminToken },
-  )
   const adminServer = createServer(checkedAdmin)
   const endpointPort = await listen(endpointServer)
   const adminPort = await listen(adminServer)
