@@ -8,11 +8,18 @@ import os from 'node:os'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { killAll, runCommand } from './children.js'
-import { othersPercent, sampleCpu } from './cpu.js'
-import { drive, type LoadResult, preflight, type SignedRequest, signedPool } from './load.js'
-import { type Options, parseOptions, type TargetName } from './options.js'
-import { type PostgresServer, startPostgres, usersDatabase } from './postgres.js'
+import { killAll, runCommand } from './lib/children.js'
+import { othersPercent, sampleCpu } from './lib/cpu.js'
+import {
+  logTail,
+  memoryKb,
+  type RunningTarget,
+  startTarget,
+  stopTarget,
+  type TargetContext,
+} from './lib/harness.js'
+import { drive, type LoadResult, preflight, type SignedRequest, signedPool } from './lib/load.js'
+import { type Options, parseOptions, type TargetName } from './lib/options.js'
 import {
   measureReplicas,
   type RedisServer,
@@ -20,7 +27,7 @@ import {
   type ReplicaTarget,
   replicasTable,
   startRedis,
-} from './replicas.js'
+} from './lib/replicas.js'
 import {
   machineLines,
   type RunRecord,
@@ -30,17 +37,10 @@ import {
   targetChecks,
   throughputTable,
   writeResults,
-} from './report.js'
-import { lateness, measureSlowApart, type SlowResult } from './slow.js'
-import { ensureStore, makeSlowStore, SLOW_TOKEN, sampleTokens } from './stores.js'
-import {
-  logTail,
-  memoryKb,
-  type RunningTarget,
-  startTarget,
-  stopTarget,
-  type TargetContext,
-} from './targets.js'
+} from './lib/report.js'
+import { lateness, measureSlowApart, type SlowResult } from './lib/slow.js'
+import { ensureStore, makeSlowStore, SLOW_TOKEN, sampleTokens } from './lib/stores.js'
+import { type PostgresServer, startPostgres, usersDatabase } from './targets/project-engines.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const SECRET = 'bench-secret-0f3a9c'
@@ -225,7 +225,7 @@ function cleanUp(): void {
       // already gone
     }
   }
-  // SIGQUIT: PostgreSQL's immediate shutdown; test/engines/postgres.ts removes its folder at exit.
+  // SIGQUIT: PostgreSQL's immediate shutdown; support/engines/postgres.ts removes its folder at exit.
   const postmaster = postgres?.pid()
   if (postmaster !== undefined) {
     try {
@@ -254,8 +254,8 @@ async function main(argv: string[]): Promise<void> {
       )
     }
 
-    // project-redis keeps its state in a redis-server of its own, started here (test/engines/redis.ts);
-    // project-engines also its users in a private PostgreSQL (test/engines/postgres.ts, bench/postgres.ts).
+    // project-redis keeps its state in a redis-server of its own, started here (support/engines/redis.ts);
+    // project-engines also its users in a private PostgreSQL (support/engines/postgres.ts, bench/targets/project-engines.ts).
     const wantsEngines = options.targets.includes('project-engines')
     if (wantsEngines || options.targets.includes('project-redis')) {
       say('starting redis-server')
@@ -380,7 +380,7 @@ async function main(argv: string[]): Promise<void> {
         'its state in Redis (REDIS_URL) and its users in the JSON file; project-engines its state in Redis and ' +
         'its users in PostgreSQL (DATABASE_URL: one primary-key SELECT per lookup), both private servers on ' +
         'this machine started by the benchmark, at warn with the admin API on; vendor is the vendor ' +
-        "page's Node sample made runnable (bench/vendor-sample.mjs); bare the same logic on bare node:http; " +
+        "page's Node sample made runnable (bench/targets/vendor-sample.mjs); bare the same logic on bare node:http; " +
         "bare-headers the same with this project's answer headers (helmet's defaults), to show what they cost.",
       '',
       `Each target is started fresh as its own process (127.0.0.1, a free port), warmed up for ${options.warmup} s, ` +
@@ -410,7 +410,7 @@ async function main(argv: string[]): Promise<void> {
         : `${SLOW_CONCURRENCY} requests for a user whose own \`simulate\` is ` +
           `\`{"scenario":"slow","delayMs":${SLOW_DELAY_MS}}\` (project, LOG_LEVEL=warn), on ${SLOW_CONCURRENCY} ` +
           'keep-alive connections opened beforehand, from a client process of its own on raw sockets ' +
-          '(bench/slow-client.ts); "late" is latency minus the delay. The server-side column is the request ' +
+          '(bench/lib/slow-client.ts); "late" is latency minus the delay. The server-side column is the request ' +
           "log's latencyMs (arrival to answer written) minus the delay. First sent evenly over half the " +
           'delay, so all are in flight together (the timer under load); then all at once (the timer plus ' +
           `working through a simultaneous burst).\n\n${slowTable(slow)}`,

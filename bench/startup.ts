@@ -10,8 +10,9 @@ import os from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { machineLines, median, writeResults } from './report.js'
-import { freePort } from './targets.js'
+import { killAll, startUntilReady } from './lib/children.js'
+import { freePort } from './lib/harness.js'
+import { machineLines, median, writeResults } from './lib/report.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const SECRET = 'bench-startup-secret-5d1e'
@@ -24,6 +25,7 @@ const MARKS = {
 /** The start-up bounds (README, "Start-up"): the server within 1.5 s of `node dist/mock/main.js`, each command within 250 ms of `node -e 0`. */
 const SERVER_BOUND_MS = 1500
 const CLI_BOUND_MS = 250
+const READY_TIMEOUT_MS = 30_000
 
 /** GNU time, when installed, gives each command's CPU time (user + system): what the cores spent, which other work on the machine moves far less than wall time. */
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
@@ -107,39 +109,19 @@ function groupCpuMs(pgid: number): number {
 }
 
 /** Wall time from spawn to the `endpoint listening` line (logged once both ports listen). */
-function timeToReady(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Running> {
-  const started = performance.now()
-  // Its own process group: `npm start` runs the server under sh, and the whole group gets the signal.
-  const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-  const exited = new Promise<void>((done) => child.once('exit', () => done()))
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      process.kill(-child.pid, 'SIGTERM')
-      const timer = setTimeout(() => child.pid !== undefined && process.kill(-child.pid, 'SIGKILL'), 5000)
-      await exited
-      clearTimeout(timer)
-    }
-  }
-  return new Promise((resolveReady, reject) => {
-    let out = ''
-    let err = ''
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      err += chunk
-    })
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk
-      const line = out.split('\n').find((text) => text.includes('"msg":"endpoint listening"'))
-      if (line === undefined) return
-      const ms = performance.now() - started
-      const cpuMs = groupCpuMs(child.pid as number)
-      child.stdout.removeAllListeners('data')
-      child.stdout.resume()
-      resolveReady({ ms, cpuMs, url: String((JSON.parse(line) as { url: string }).url), stop })
-    })
-    child.once('exit', (code) =>
-      reject(new Error(`${command} ${args.join(' ')} exited ${code}\n${out}\n${err}`)),
-    )
+async function timeToReady(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Running> {
+  const ready = await startUntilReady(command, args, {
+    cwd: root,
+    env,
+    isReady: (line) => line.includes('"msg":"endpoint listening"'),
+    timeoutMs: READY_TIMEOUT_MS,
   })
+  return {
+    ms: ready.ms,
+    cpuMs: groupCpuMs(ready.child.pid as number),
+    url: String((JSON.parse(ready.line) as { url: string }).url),
+    stop: () => ready.stop(),
+  }
 }
 
 const ms = (value: number) => `${Math.round(value)}`
@@ -208,6 +190,8 @@ async function main(): Promise<void> {
     rmSync(join(os.tmpdir(), `talki-startup-cpu-${process.pid}`), { force: true })
   }
 
+  const seedUsers = (JSON.parse(readFileSync(join(root, 'data/seed.json'), 'utf8')) as { users: unknown[] })
+    .users.length
   const node = median(samples.get('node -e 0') ?? [])
   const server = median(samples.get('node dist/mock/main.js') ?? [])
   const rows = [...samples].map(([name, values]) => {
@@ -233,9 +217,9 @@ async function main(): Promise<void> {
     ...machineLines(),
     '',
     `${rounds} rounds; each runs every line once, in turn, so all share the machine's state. The server lines run to`,
-    'the `endpoint listening` line (both ports open, store loaded: `data/seed.json`, 67 users); `npm start` on an',
+    `the \`endpoint listening\` line (both ports open, store loaded: \`data/seed.json\`, ${seedUsers} users); \`npm start\` on an`,
     'unchanged built tree (its `prestart` only compares modification times). The CLI lines run to exit;',
-    '`send` and `check` against a running server (check sends its 22 requests one at a time); their start-up',
+    '`send` and `check` against a running server (check sends its requests one at a time); their start-up',
     'lines take off the time their requests took, as each reports it, and carry the bound. CPU ms is user +',
     'system time (GNU time for a command; /proc for a server up to ready, its whole process group): what the',
     'cores spent, which other work on a shared machine moves far less than the wall times (10 ms steps).',
@@ -252,5 +236,13 @@ async function main(): Promise<void> {
   process.stdout.write(`${section}\n`)
   if (!values['skip-results']) await writeResults(join(root, 'bench/RESULTS.md'), section, MARKS)
 }
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAll()
+    process.exit(signal === 'SIGINT' ? 130 : 143)
+  })
+}
+process.once('exit', killAll)
 
 await main()

@@ -1,12 +1,11 @@
-import { readdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import request from 'supertest'
 import { describe, expect, it } from 'vitest'
 import { buildOpenApiDocument } from '../src/mock/admin/openapi.js'
-import { type Answer, ContractChecker } from './contract.js'
+import { type Answer, ContractChecker, checkedApp } from './contract.js'
 
-// The contract check has teeth: each kind of drift from the document is caught, and no test builds an
-// admin app without putting the check in front of it.
+// The contract check has teeth: each kind of drift from the document is caught, and a checked app reports
+// it (test/contract.ts asks every checked app after each test; biome.json keeps test/ from building an
+// admin app any other way).
 
 const checker = new ContractChecker(
   JSON.parse(
@@ -95,17 +94,27 @@ describe('ContractChecker', () => {
   }
 })
 
-describe('the admin tests', () => {
-  it('serve every admin app they build through checkedApp', async () => {
-    const root = fileURLToPath(new URL('.', import.meta.url))
-    const files = (await readdir(root, { recursive: true })).filter((file) => file.endsWith('.ts'))
-    const building: string[] = []
-    for (const file of files) {
-      const text = await readFile(join(root, file), 'utf8')
-      if (!/createAdminApp\(/.test(text) || file === 'contract.test.ts') continue
-      building.push(file)
-      expect(text, file).toMatch(/checkedApp\(/)
-    }
-    expect(building.length).toBeGreaterThanOrEqual(3)
+describe('checkedApp', () => {
+  it('reports an answer off the document it serves (what the after-each check in test/contract.ts asserts)', async () => {
+    const document = buildOpenApiDocument({ endpointPath: '/talki/customer', tokenField: 'userToken' })
+    const app = checkedApp((req, res) => {
+      res.setHeader('content-type', 'application/json; charset=utf-8')
+      // The document itself, then a /api/simulation answer missing three of its keys.
+      res.end(JSON.stringify(req.url === '/api/openapi.json' ? document : { override: null }))
+    })
+    expect((await request(app).get('/api/simulation')).status).toBe(200)
+    expect(await app.takeViolations()).toEqual([expect.stringMatching(/GET \/api\/simulation → 200: body/)])
+    // Taken once: the after-each check of this test sees none left.
+    expect(await app.takeViolations()).toEqual([])
+  })
+
+  it('fails every check when the document cannot be fetched', async () => {
+    const app = checkedApp((_req, res) => {
+      res.statusCode = 404
+      res.end()
+    })
+    await request(app).get('/api/simulation')
+    await expect(app.takeViolations()).rejects.toThrow(/GET \/api\/openapi.json answered 404/)
+    app.forget()
   })
 })

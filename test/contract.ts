@@ -2,6 +2,8 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import * as ajvFormats from 'ajv-formats'
 import request from 'supertest'
+import { afterAll, afterEach, expect } from 'vitest'
+import { type AdminDeps, createAdminApp } from '../src/mock/admin/app.js'
 
 // The contract check of the admin tests: every answer an admin app gives in a test is checked against
 // the OpenAPI document that same app serves at /api/openapi.json — status documented for the operation
@@ -168,6 +170,32 @@ function checkerFor(document: unknown): ContractChecker {
 export interface CheckedApp extends RequestListener {
   /** Every contract violation so far, once the checks of answers already sent have run. */
   violations(): Promise<string[]>
+  /** The violations not taken yet (what the after-each check below reports). */
+  takeViolations(): Promise<string[]>
+  /** Leaves the after-each check out for this app: for a test that breaks the check on purpose. */
+  forget(): void
+}
+
+// The one place the contract check is registered: every checked app of a test file is asked for its new
+// violations after each test and after the file, so no test has to remember to look.
+const live = new Set<CheckedApp>()
+async function expectNoViolations(): Promise<void> {
+  for (const app of live) expect(await app.takeViolations()).toEqual([])
+}
+if (process.env.VITEST) {
+  afterEach(expectNoViolations)
+  afterAll(async () => {
+    await expectNoViolations()
+    live.clear()
+  })
+}
+
+/**
+ * The admin app as the tests build it: createAdminApp with the contract check in front (checkedApp). A
+ * lint rule (biome.json) keeps test/ from importing createAdminApp anywhere but here.
+ */
+export function checkedAdminApp(deps: AdminDeps): CheckedApp {
+  return checkedApp(createAdminApp(deps), deps.adminToken ? { adminToken: deps.adminToken } : {})
 }
 
 /**
@@ -204,12 +232,23 @@ export function checkedApp(app: RequestListener, options: { adminToken?: string 
     })
     app(req, res)
   }
-  return Object.assign(handler, {
-    async violations() {
-      const results = await Promise.all(pending)
-      return results.filter((v): v is string => v !== undefined)
+  let taken = 0
+  const violations = async () => {
+    const results = await Promise.all(pending)
+    return results.filter((v): v is string => v !== undefined)
+  }
+  const checked: CheckedApp = Object.assign(handler, {
+    violations,
+    async takeViolations() {
+      const all = await violations()
+      const fresh = all.slice(taken)
+      taken = all.length
+      return fresh
     },
+    forget: () => live.delete(checked),
   })
+  live.add(checked)
+  return checked
 }
 
 /** Collects what is written to `res` (the first megabyte and a bit: enough for any admin answer). */
@@ -237,26 +276,40 @@ function capture(res: ServerResponse): Buffer[] {
   return chunks
 }
 
-const remoteCheckers = new Map<string, ContractChecker>()
+const remoteCheckers = new Map<string, Promise<ContractChecker>>()
 
 /**
- * The same check for an answer from a server in another process (the stress runs): the document is
- * fetched from that admin base URL (once it has been had, it is kept). When it cannot be fetched (the
- * server was killed on purpose, or this call's token is the wrong one), there is nothing to check
- * against and the answer passes.
+ * The checker for the document a server in another process serves at `base`/api/openapi.json, fetched
+ * (with `token` when set) on the first call and kept; rejects when the document cannot be had. A caller
+ * that later kills the server, or calls it with a wrong token on purpose, loads it first (stress.ts's start).
  */
-export async function expectContract(base: string, token: string | undefined, answer: Answer): Promise<void> {
-  let checker = remoteCheckers.get(base)
-  if (!checker) {
-    checker = await fetch(`${base}/api/openapi.json`, {
+export function loadContract(base: string, token: string | undefined): Promise<ContractChecker> {
+  const known = remoteCheckers.get(base)
+  if (known) return known
+  const loading = (async () => {
+    const res = await fetch(`${base}/api/openapi.json`, {
       headers: token ? { Authorization: `Bearer ${token}` } : {},
       signal: AbortSignal.timeout(10_000),
     })
-      .then(async (res) => (res.ok ? checkerFor(await res.json()).compileAll() : undefined))
-      .catch(() => undefined)
-    if (!checker) return
-    remoteCheckers.set(base, checker)
-  }
+    if (!res.ok) throw new Error(`GET ${base}/api/openapi.json answered ${res.status}`)
+    return checkerFor(await res.json()).compileAll()
+  })()
+  remoteCheckers.set(base, loading)
+  // A failed fetch is not kept: a later call (with the right token, say) tries again.
+  loading.catch(() => remoteCheckers.delete(base))
+  return loading
+}
+
+/**
+ * The same check for an answer from a server in another process: against the document that server
+ * serves (loadContract). An answer that cannot be checked fails, as does one off the document.
+ */
+export async function expectContract(base: string, token: string | undefined, answer: Answer): Promise<void> {
+  const checker = await loadContract(base, token).catch((error: unknown) => {
+    throw new Error(
+      `admin answer ${answer.method} ${answer.url} → ${answer.status} cannot be checked: ${error instanceof Error ? error.message : String(error)}`,
+    )
+  })
   const violation = checker.check(answer)
   if (violation) throw new Error(`admin answer off the document: ${violation}`)
 }

@@ -138,16 +138,7 @@ export function requestJson(
 }
 
 /** A port that was free a moment ago (for a server that cannot be asked for port 0). */
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', resolve)
-  })
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
+export { freePort } from '../support/free-port.js'
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
@@ -157,6 +148,26 @@ export async function until(check: () => boolean, ms = 2000): Promise<void> {
   while (!check()) {
     if (performance.now() > deadline) throw new Error('until: condition not met in time')
     await sleep(10)
+  }
+}
+
+/**
+ * Calls `probe` until it returns `expected` or `boundMs` have passed, pausing `pauseMs` between calls (0:
+ * none). Returns the last value seen and when it was seen, so the caller asserts both: a wait that runs out
+ * ends in a failed assertion on `value`, never in a pass.
+ */
+export async function pollFor<T>(
+  probe: () => Promise<T>,
+  expected: T,
+  boundMs: number,
+  pauseMs = 0,
+): Promise<{ value: T; ms: number }> {
+  const began = performance.now()
+  for (;;) {
+    const value = await probe()
+    const ms = performance.now() - began
+    if (value === expected || ms >= boundMs) return { value, ms }
+    if (pauseMs > 0) await sleep(pauseMs)
   }
 }
 

@@ -2,8 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import { type Config, loadConfig } from '../src/mock/runtime/config.js'
 import { createLogger, type Logger } from '../src/mock/runtime/log.js'
 import { type Readiness, readinessOf } from '../src/mock/runtime/readiness.js'
+import { createMock, type Mock } from '../src/mock/server.js'
 import { openMemoryState } from '../src/mock/state/memory.js'
 import type { UserRecord } from '../src/mock/users/record.js'
 import type { UserStore } from '../src/mock/users/store.js'
@@ -111,8 +113,7 @@ export async function startStack(
   options: { adminToken?: string; secret?: string; databaseUrl?: string } = {},
 ): Promise<Stack> {
   const { createServer } = await import('node:http')
-  const { createAdminApp } = await import('../src/mock/admin/app.js')
-  const { checkedApp } = await import('./contract.js')
+  const { checkedAdminApp } = await import('./contract.js')
   const { createEndpointApp } = await import('../src/mock/endpoint/app.js')
   const { openJsonStore } = await import('../src/mock/users/store.js')
   const { fileURLToPath } = await import('node:url')
@@ -145,7 +146,8 @@ export async function startStack(
     store,
     logger,
   })
-  const admin = createAdminApp({
+  // Every answer of the admin port (the browser's included) is checked against its document.
+  const checkedAdmin = checkedAdminApp({
     control: shared.control,
     requestLog,
     readiness: readinessOf(store, shared, { replica: 'local', timeoutMs: 1000 }),
@@ -161,11 +163,6 @@ export async function startStack(
       server.listen(0, '127.0.0.1', () => resolve((server.address() as import('node:net').AddressInfo).port)),
     )
   const endpointServer = createServer(endpoint)
-  // Every answer of the admin port (the browser's included) is checked against its document.
-  const checkedAdmin = checkedApp(
-    admin,
-    options.adminToken === undefined ? {} : { adminToken: options.adminToken },
-  )
   const adminServer = createServer(checkedAdmin)
   const endpointPort = await listen(endpointServer)
   const adminPort = await listen(adminServer)
@@ -193,4 +190,37 @@ export async function startStack(
         throw new Error(`admin answers broke the contract:\n${violations.join('\n')}`)
     },
   }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The mock as src/mock/main.ts runs it, composed by createMock, in this process on free ports of 127.0.0.1.
+
+export interface StartedServer {
+  mock: Mock
+  /** The endpoint's URL, path included. */
+  endpoint: string
+  /** The admin port's root URL (ends in /); undefined with ADMIN_PORT=off. */
+  admin: string | undefined
+  close(): Promise<void>
+}
+
+/**
+ * createMock over `env` (PORT=0, ADMIN_PORT=0, HOST=127.0.0.1 and TEST_SECRET unless `env` says otherwise;
+ * give DATA_FILE a temp file), listening; `overrides` set config values no variable names (seedFile).
+ * Silent unless a logger is given.
+ */
+export async function startedServer(
+  env: Record<string, string>,
+  options: { logger?: Logger; overrides?: Partial<Config> } = {},
+): Promise<StartedServer> {
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ADMIN_PORT: '0',
+    TALKI_SECRET: TEST_SECRET,
+    ...env,
+  })
+  const mock = await createMock({ ...config, ...options.overrides }, options.logger)
+  const urls = await mock.listen()
+  return { mock, endpoint: urls.endpoint, admin: urls.admin, close: () => mock.close() }
 }

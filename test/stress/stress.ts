@@ -4,7 +4,7 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import type { UserRecord } from '../../src/mock/users/record.js'
-import { expectContract } from '../contract.js'
+import { expectContract, loadContract } from '../contract.js'
 import { freePort, ROOT, type ServerProcess, sleep, startServer } from '../process.js'
 import { ALICE, TEST_SECRET } from '../support.js'
 
@@ -85,6 +85,9 @@ export async function start(dataFile: string, env: Record<string, string> = {}):
     }
   }
   const admin = ports[1] ? `http://127.0.0.1:${ports[1]}` : ''
+  // The document is had now, while the server runs and with its token: answers to calls made after a kill,
+  // or with a wrong token on purpose, are still checked against it.
+  if (admin) await loadContract(admin, env.ADMIN_TOKEN)
   return { server, url: `http://127.0.0.1:${port}/talki/customer`, admin }
 }
 

@@ -10,12 +10,12 @@ import {
 } from '../../src/template/postgres-store.js'
 import { ANSWER_HEADERS, type UserRecord } from '../../src/template/protocol.js'
 import { verifySignature } from '../../src/template/signature.js'
-import { type PostgresServer, postgresAvailable, startPostgres } from '../engines/postgres.js'
+import { type PostgresServer, postgresAvailable, startPostgres } from '../../support/engines/postgres.js'
 import { postToken, sleep, type Wire } from '../process.js'
 import { ALICE, TEST_SECRET } from '../support.js'
 
 // The template's PostgreSQL store behind the template's route, served over HTTP, against a real
-// PostgreSQL server started for this file (test/engines/postgres.ts).
+// PostgreSQL server started for this file (support/engines/postgres.ts).
 
 const AVAILABLE = postgresAvailable("the template's PostgreSQL store tests")
 const DEADLINE_MS = 800

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { runCheck } from '../../src/cli/check.js'
-import { type PostgresServer, postgresAvailable, startPostgres } from '../engines/postgres.js'
+import { type PostgresServer, postgresAvailable, startPostgres } from '../../support/engines/postgres.js'
 import { freePort, ROOT, sleep } from '../process.js'
 import { TEST_SECRET } from '../support.js'
 

@@ -2,7 +2,6 @@ import { readdir, readFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createAdminApp } from '../../../src/mock/admin/app.js'
 import {
   createSimulationState,
   type SimulationState,
@@ -13,7 +12,7 @@ import { localControl } from '../../../src/mock/state/control.js'
 import { RequestLog } from '../../../src/mock/state/request-log.js'
 import type { UserRecord } from '../../../src/mock/users/record.js'
 import { openJsonStore } from '../../../src/mock/users/store.js'
-import { type CheckedApp, checkedApp } from '../../contract.js'
+import { type CheckedApp, checkedAdminApp } from '../../contract.js'
 import { ALICE, capturedLogger, localReadiness, tempDataDir } from '../../support.js'
 import { sendRaw } from './harness.js'
 
@@ -564,20 +563,17 @@ beforeAll(async () => {
     },
     end: async () => {},
   }
-  app = checkedApp(
-    createAdminApp({
-      adminToken: ADMIN_TOKEN,
-      store,
-      control: localControl(simulation, downtime, requestLog),
-      readiness: localReadiness(store),
-      requestLog,
-      logger: captured.logger,
-      endpointPath: '/talki/customer',
-      tokenField: 'userToken',
-      seedFile: data.seedFile,
-    }),
-    { adminToken: ADMIN_TOKEN },
-  )
+  app = checkedAdminApp({
+    adminToken: ADMIN_TOKEN,
+    store,
+    control: localControl(simulation, downtime, requestLog),
+    readiness: localReadiness(store),
+    requestLog,
+    logger: captured.logger,
+    endpointPath: '/talki/customer',
+    tokenField: 'userToken',
+    seedFile: data.seedFile,
+  })
   server = await new Promise<Server>((resolve) => {
     const s = createServer(app).listen(0, '127.0.0.1', () => resolve(s))
   })

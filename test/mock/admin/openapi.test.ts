@@ -1,14 +1,13 @@
 import request from 'supertest'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { ProfileSchema } from '../../../src/contract/profile.js'
-import { createAdminApp } from '../../../src/mock/admin/app.js'
 import { buildOpenApiDocument } from '../../../src/mock/admin/openapi.js'
 import { ADMIN_ERRORS } from '../../../src/mock/admin/refusal.js'
 import { SEED_FILE } from '../../../src/mock/runtime/config.js'
-import { openMemoryState } from '../../../src/mock/state/memory.js'
 import { createMetrics } from '../../../src/mock/runtime/metrics.js'
-import { type CheckedApp, checkedApp } from '../../contract.js'
+import { openMemoryState } from '../../../src/mock/state/memory.js'
+import { checkedAdminApp } from '../../contract.js'
 import { capturedLogger, localReadiness, memoryStore } from '../../support.js'
 
 type Operation = { responses: Record<string, unknown>; parameters?: unknown[]; requestBody?: unknown }
@@ -60,16 +59,11 @@ function refs(value: unknown, found: string[] = []): string[] {
   return found
 }
 
-const checkedApps: CheckedApp[] = []
-afterEach(async () => {
-  for (const app of checkedApps.splice(0)) expect(await app.violations()).toEqual([])
-})
-
 /** An admin app whose every answer is checked against the document it serves. */
 function adminApp(adminToken?: string) {
   const store = memoryStore()
   const state = openMemoryState(null)
-  const raw = createAdminApp({
+  return checkedAdminApp({
     adminToken,
     store,
     control: state.control,
@@ -81,9 +75,6 @@ function adminApp(adminToken?: string) {
     seedFile: SEED_FILE,
     metrics: createMetrics({ replica: 'openapi-test' }),
   })
-  const app = checkedApp(raw, adminToken === undefined ? {} : { adminToken })
-  checkedApps.push(app)
-  return app
 }
 
 describe('buildOpenApiDocument', () => {

@@ -1,11 +1,10 @@
 import request from 'supertest'
-import { afterEach, describe, expect, it } from 'vitest'
-import { createAdminApp } from '../../../src/mock/admin/app.js'
+import { describe, expect, it } from 'vitest'
 import { SEED_FILE } from '../../../src/mock/runtime/config.js'
 import { type Readiness, readinessOf, StoreUnavailable } from '../../../src/mock/runtime/readiness.js'
 import type { SimulationControl } from '../../../src/mock/state/control.js'
 import { openMemoryState } from '../../../src/mock/state/memory.js'
-import { type CheckedApp, checkedApp } from '../../contract.js'
+import { checkedAdminApp } from '../../contract.js'
 import { capturedLogger, memoryStore } from '../../support.js'
 
 // GET /readyz (readiness: every engine in use answers) beside /healthz (liveness), GET /api/engines, and a
@@ -21,20 +20,13 @@ const ENGINES = {
 const ADMIN_TOKEN = 'readyz-admin-token'
 
 // Every answer these tests receive is checked against the document the app serves.
-const apps: CheckedApp[] = []
-afterEach(async () => {
-  for (const checked of apps.splice(0)) expect(await checked.violations()).toEqual([])
-})
-
 function app(readiness: Readiness = NOTHING_TO_CHECK, control?: SimulationControl) {
-  const checked = checkedApp(rawApp(readiness, control), { adminToken: ADMIN_TOKEN })
-  apps.push(checked)
-  return checked
+  return rawApp(readiness, control)
 }
 
 function rawApp(readiness: Readiness, control?: SimulationControl) {
   const state = openMemoryState(null)
-  return createAdminApp({
+  return checkedAdminApp({
     seedFile: SEED_FILE,
     adminToken: ADMIN_TOKEN,
     store: memoryStore(),

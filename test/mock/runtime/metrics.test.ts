@@ -1,12 +1,10 @@
 import { createServer as createHttpServer } from 'node:http'
-import { createServer } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createEndpointApp } from '../../../src/mock/endpoint/app.js'
-import { loadConfig } from '../../../src/mock/runtime/config.js'
 import { createLogger } from '../../../src/mock/runtime/log.js'
 import { createMetrics } from '../../../src/mock/runtime/metrics.js'
-import { createMock, type Mock } from '../../../src/mock/server.js'
-import { signedRequest, TEST_SECRET, tempDataDir } from '../../support.js'
+import type { Mock } from '../../../src/mock/server.js'
+import { signedRequest, startedServer, TEST_SECRET, tempDataDir } from '../../support.js'
 
 // GET /metrics of a whole mock (createMock) on real ports: a few signed requests, one scrape, exact counts.
 
@@ -15,17 +13,6 @@ const cleanups: (() => Promise<unknown>)[] = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number }
-      probe.close(() => resolve(port))
-    })
-  })
-}
 
 /** `name{labels} value` lines of the text format, keyed by name and labels as written. */
 function parse(text: string): Map<string, number> {
@@ -43,19 +30,12 @@ async function startMock(
 ): Promise<{ mock: Mock; endpoint: string; admin: string }> {
   const data = await tempDataDir()
   cleanups.push(data.cleanup)
-  const config = loadConfig({
-    PORT: '0',
-    ADMIN_PORT: String(await freePort()),
-    TALKI_SECRET: TEST_SECRET,
-    ADMIN_TOKEN,
-    DATA_FILE: data.dataFile,
-    REPLICA_ID: 'replica-a',
-    ...env,
-  })
-  const mock = await createMock({ ...config, seedFile: data.seedFile })
-  const urls = await mock.listen()
-  cleanups.push(() => mock.close())
-  return { mock, endpoint: urls.endpoint, admin: urls.admin ?? '' }
+  const server = await startedServer(
+    { ADMIN_TOKEN, DATA_FILE: data.dataFile, REPLICA_ID: 'replica-a', ...env },
+    { overrides: { seedFile: data.seedFile } },
+  )
+  cleanups.push(server.close)
+  return { mock: server.mock, endpoint: server.endpoint, admin: server.admin ?? '' }
 }
 
 async function post(endpoint: string, token: string, signature?: string): Promise<number> {

@@ -3,7 +3,12 @@ import { request } from 'node:https'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../../src/mock/runtime/config.js'
 import { createMock, type Mock, type MockUrls } from '../../../src/mock/server.js'
-import { hasRedisServer, PROPAGATION_BOUND_MS, type RedisServer, startRedis } from '../../engines/redis.js'
+import {
+  hasRedisServer,
+  PROPAGATION_BOUND_MS,
+  type RedisServer,
+  startRedis,
+} from '../../../support/engines/redis.js'
 import { freePort } from '../../process.js'
 import { TEST_SECRET, tempDataDir } from '../../support.js'
 

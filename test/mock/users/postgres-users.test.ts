@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { UserRecord } from '../../../src/mock/users/record.js'
 import { NAMED_USERS } from '../../../src/mock/users/seed.js'
-import { type PostgresServer, postgresAvailable, startPostgres } from '../../engines/postgres.js'
+import { type PostgresServer, postgresAvailable, startPostgres } from '../../../support/engines/postgres.js'
 import {
   buildWithSeed,
   freePort,

@@ -7,7 +7,7 @@ import { openPostgresStore } from '../../../src/mock/users/postgres-users.js'
 import type { UserRecord } from '../../../src/mock/users/record.js'
 import { NAMED_USERS, writeSeedFile } from '../../../src/mock/users/seed.js'
 import { openJsonStore, StoreError, type UserStore } from '../../../src/mock/users/store.js'
-import { type PostgresServer, postgresAvailable, startPostgres } from '../../engines/postgres.js'
+import { type PostgresServer, postgresAvailable, startPostgres } from '../../../support/engines/postgres.js'
 
 // What every mock store promises, as one table of cases run against each store: the JSON file and
 // PostgreSQL (a real server started for this file). What only the JSON file does (its layout on disk,

@@ -1,10 +1,10 @@
 import { createClient } from '@redis/client'
-import { type RedisServer, startRedis } from '../test/engines/redis.js'
+import type { PostgresServer } from '../../support/engines/postgres.js'
+import { type RedisServer, startRedis } from '../../support/engines/redis.js'
 import { processTreeSeconds, sampleCpu } from './cpu.js'
+import { type RunningTarget, startTarget, stopTarget, type TargetContext } from './harness.js'
 import { drive, preflight, type SignedRequest } from './load.js'
 import type { Options } from './options.js'
-import type { PostgresServer } from './postgres.js'
-import { type RunningTarget, startTarget, stopTarget, type TargetContext } from './targets.js'
 
 // Replicas sharing their state in Redis (README "Replicas"): the same load on one replica, then split over
 // two, each replica its own process against one redis-server (and, for project-engines, one PostgreSQL

@@ -13,7 +13,7 @@ export interface Lateness {
   min: number
 }
 
-/** What the client saw: one process of its own (bench/slow-client.ts), on raw sockets. */
+/** What the client saw: one process of its own (bench/lib/slow-client.ts), on raw sockets. */
 export interface SlowClientResult {
   peakInFlight: number
   late: Lateness
@@ -158,7 +158,7 @@ export async function measureSlow(plan: SlowPlan): Promise<SlowClientResult> {
 
 const CLIENT = fileURLToPath(new URL('./slow-client.ts', import.meta.url))
 
-/** measureSlow in a fresh process (bench/slow-client.ts), started the way this one was (tsx's loader). */
+/** measureSlow in a fresh process (bench/lib/slow-client.ts), started the way this one was (tsx's loader). */
 export function measureSlowApart(plan: SlowPlan): Promise<SlowClientResult> {
   return new Promise((resolveRun, rejectRun) => {
     const child = spawnTracked(process.execPath, [...process.execArgv, CLIENT, JSON.stringify(plan)], {
@@ -170,11 +170,12 @@ export function measureSlowApart(plan: SlowPlan): Promise<SlowClientResult> {
     })
     child.once('error', rejectRun)
     child.once('close', (code, signal) => {
-      if (code !== 0) return rejectRun(new Error(`bench/slow-client.ts failed (${signal ?? `exit ${code}`})`))
+      if (code !== 0)
+        return rejectRun(new Error(`bench/lib/slow-client.ts failed (${signal ?? `exit ${code}`})`))
       try {
         resolveRun(JSON.parse(out) as SlowClientResult)
       } catch {
-        rejectRun(new Error(`bench/slow-client.ts printed no result: ${out.slice(0, 200)}`))
+        rejectRun(new Error(`bench/lib/slow-client.ts printed no result: ${out.slice(0, 200)}`))
       }
     })
   })

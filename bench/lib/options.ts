@@ -1,18 +1,8 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { TARGET_NAMES, type TargetName } from '../targets/index.js'
 
-const TARGET_NAMES = [
-  'project-warn',
-  'project-info',
-  'project-info-no-metrics',
-  'project-lean',
-  'project-redis',
-  'project-engines',
-  'vendor',
-  'bare',
-  'bare-headers',
-] as const
-export type TargetName = (typeof TARGET_NAMES)[number]
+export type { TargetName }
 
 export interface Options {
   sizes: number[]

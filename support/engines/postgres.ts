@@ -3,8 +3,9 @@ import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
-import { freePort, sleep } from '../process.js'
+import { freePort } from '../free-port.js'
 
 // A private PostgreSQL server for one test file: Debian's binaries (`apt-get install postgresql`, which
 // .ci/run does), a data folder of its own under the system temp folder, a free loopback port, a unix

@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, sleep } from '../process.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { freePort } from '../free-port.js'
 
 // A real redis-server for the engine tests: Debian's binary on a free loopback port, in a temporary
 // folder, with nothing saved to disk. It can be stopped and started again on the same port mid-test

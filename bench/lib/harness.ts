@@ -1,90 +1,15 @@
 import type { ChildProcess } from 'node:child_process'
 import { closeSync, openSync, readdirSync, readFileSync, renameSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { basename, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { freePort } from '../../support/free-port.js'
+import { specOf, type TargetContext, type TargetName } from '../targets/index.js'
 import { spawnTracked, stopChild } from './children.js'
-import type { TargetName } from './options.js'
 
-export interface TargetContext {
-  root: string
-  dataFile: string
-  secret: string
-  /** Each start writes the server's stdout and stderr to its own file here (cheaper than a pipe). */
-  logDir: string
-  /** When set, each server writes a CPU profile here on exit. */
-  cpuProfDir?: string | null
-  /** The redis-server the project-redis target shares its state in (bench/replicas.ts starts it). */
-  redisUrl?: string
-  /** The PostgreSQL database the project-engines target keeps its users in (bench/postgres.ts fills it). */
-  databaseUrl?: string
-  /** Names the replica (REPLICA_ID); replicas of one run share a REDIS_PREFIX. */
-  replica?: string
-}
-
-interface TargetSpec {
-  script: string
-  env: Record<string, string>
-  /** Whether the target serves its admin API (on a free port of its own): the request log is kept only then. */
-  admin: boolean
-}
-
-function specOf(name: TargetName, context: TargetContext): TargetSpec {
-  const project = join(context.root, 'dist/mock/main.js')
-  switch (name) {
-    // Every feature on: helmet's headers, simulation checks, the request log (kept while the admin API runs).
-    case 'project-warn':
-      return { script: project, env: { LOG_LEVEL: 'warn' }, admin: true }
-    case 'project-info':
-      return { script: project, env: { LOG_LEVEL: 'info' }, admin: true }
-    // The same without GET /metrics and its counting (METRICS=off): what the metrics cost is read against it.
-    case 'project-info-no-metrics':
-      return { script: project, env: { LOG_LEVEL: 'info', METRICS: 'off' }, admin: true }
-    // Neither the request log nor info lines: what those two cost together is read against this one.
-    case 'project-lean':
-      return { script: project, env: { LOG_LEVEL: 'warn' }, admin: false }
-    // The state in Redis (REDIS_URL), as one replica of several: the request log is written there in batches.
-    case 'project-redis': {
-      if (context.redisUrl === undefined) throw new Error('project-redis needs a redis-server (redisUrl)')
-      const replica = context.replica ?? 'bench-1'
-      return {
-        script: project,
-        env: { LOG_LEVEL: 'warn', REDIS_URL: context.redisUrl, REDIS_PREFIX: 'bench:', REPLICA_ID: replica },
-        admin: true,
-      }
-    }
-    // The users in PostgreSQL (DATABASE_URL) and the state in Redis: every engine a deployment of replicas uses.
-    case 'project-engines': {
-      if (context.redisUrl === undefined || context.databaseUrl === undefined)
-        throw new Error(
-          'project-engines needs a redis-server (redisUrl) and a PostgreSQL database (databaseUrl)',
-        )
-      return {
-        script: project,
-        env: {
-          LOG_LEVEL: 'warn',
-          REDIS_URL: context.redisUrl,
-          REDIS_PREFIX: 'bench-engines:',
-          REPLICA_ID: context.replica ?? 'bench-1',
-          DATABASE_URL: context.databaseUrl,
-        },
-        admin: true,
-      }
-    }
-    case 'vendor':
-      return { script: join(context.root, 'bench/vendor-sample.mjs'), env: {}, admin: false }
-    case 'bare':
-      return { script: join(context.root, 'bench/bare-http.mjs'), env: {}, admin: false }
-    // The bare target sending this project's answer headers (helmet's defaults): what those headers cost.
-    case 'bare-headers':
-      return {
-        script: join(context.root, 'bench/bare-http.mjs'),
-        env: { BARE_HEADERS: 'helmet' },
-        admin: false,
-      }
-  }
-}
+export type { TargetContext }
+export { freePort }
 
 export interface RunningTarget {
   name: TargetName
@@ -109,19 +34,6 @@ export function logTail(file: string, lines = 15): string {
   } catch {
     return '(no output)'
   }
-}
-
-/** A port that was free a moment ago: the same for every target, and known before the server logs anything. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, rejectPort) => {
-    const probe = createServer()
-    probe.once('error', rejectPort)
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      probe.close(() => resolvePort(port))
-    })
-  })
 }
 
 /** Whether something accepts connections on the port; the probe connection is closed at once. */
