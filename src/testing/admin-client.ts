@@ -42,8 +42,11 @@ export interface AdminClient {
   base: URL
   /** One JSON call: resolves with the parsed answer (undefined for 204), `undefined` for a 404 when `missingOk`. */
   json<T>(method: string, path: string, body?: unknown, options?: { missingOk?: boolean }): Promise<T>
-  /** GET /api/requests/stream: calls `onEntry` for each entry until `signal` aborts (then resolves). */
-  stream(onEntry: (entry: unknown) => void, signal: AbortSignal): Promise<void>
+  /**
+   * GET /api/requests/stream: calls `onOpen` once it is connected, then `onEntry` for each entry; resolves when
+   * `signal` aborts or the mock ends the stream.
+   */
+  stream(onEntry: (entry: unknown) => void, signal: AbortSignal, onOpen?: () => void): Promise<void>
 }
 
 export function createAdminClient(adminUrl: string | URL, options: AdminClientOptions = {}): AdminClient {
@@ -103,7 +106,7 @@ export function createAdminClient(adminUrl: string | URL, options: AdminClientOp
       }
       return (answer === '' ? undefined : JSON.parse(answer)) as T
     },
-    async stream(onEntry, signal) {
+    async stream(onEntry, signal, onOpen) {
       let res: IncomingMessage
       try {
         res = await open('GET', '/api/requests/stream', { accept: 'text/event-stream' }, undefined, signal)
@@ -115,6 +118,7 @@ export function createAdminClient(adminUrl: string | URL, options: AdminClientOp
         res.resume()
         throw new AdminApiError(res.statusCode ?? 0, 'stream_refused', [], 'GET /api/requests/stream')
       }
+      onOpen?.()
       let buffered = ''
       try {
         for await (const chunk of res.setEncoding('utf8')) {
