@@ -43,7 +43,9 @@ describe('talki-endpoint simulate, clear, reset, requests', { timeout: 30_000 },
   it('simulate sets the global override with its main parameter and limits', async () => {
     const ran = await cli('simulate', 'error', '--status', '503', '--count', '1')
     expect(ran).toMatchObject({ code: 0, stderr: '' })
-    const state = await fetch(new URL('api/simulation', mock.adminUrl)).then((res) => res.json())
+    const state = (await fetch(new URL('api/simulation', mock.adminUrl)).then((res) => res.json())) as {
+      override: unknown
+    }
     expect(state.override).toMatchObject({ scenario: 'error', status: 503, count: 1 })
     expect((await call('usr_abc123')).status).toBe(503)
     expect((await call('usr_abc123')).status).toBe(200)
@@ -60,7 +62,9 @@ describe('talki-endpoint simulate, clear, reset, requests', { timeout: 30_000 },
   it('clear ends the global override, --ms fills slow’s delay', async () => {
     expect((await cli('simulate', 'slow', '--ms', '4500')).stdout).toContain('"delayMs":4500')
     expect((await cli('clear')).code).toBe(0)
-    const state = await fetch(new URL('api/simulation', mock.adminUrl)).then((res) => res.json())
+    const state = (await fetch(new URL('api/simulation', mock.adminUrl)).then((res) => res.json())) as {
+      override: unknown
+    }
     expect(state.override).toBeNull()
   })
 
