@@ -84,11 +84,11 @@ describe('the tarball', { timeout: 60_000 }, () => {
     }
     const unexpected = paths.filter(
       (path) =>
-        !/^(dist\/(cli|mock|template|testing)\/|src\/mock\/dashboard\/|data\/seed\.json$|package\.json$|README\.md$)/.test(
+        !/^(dist\/(cli|contract|mock|template|testing)\/|src\/mock\/dashboard\/|data\/seed\.json$|package\.json$|README\.md$)/.test(
           path,
         ) ||
         path.endsWith('.map') ||
-        (path.endsWith('.d.ts') && !/^dist\/(template|testing|mock)\//.test(path)),
+        (path.endsWith('.d.ts') && !/^dist\/(contract|template|testing|mock)\//.test(path)),
     )
     expect(unexpected).toEqual([])
     expect(packed.size).toBeLessThan(1 * MB)
