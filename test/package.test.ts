@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,6 +7,7 @@ import { correctEndpoint } from './cli/fixtures/correct-endpoint.js'
 import { parseJunit } from './cli/fixtures/junit-xml.js'
 import { FIXTURE_SECRET, KNOWN_TOKEN, listen, type Running } from './cli/fixtures/listen.js'
 import { vendorNodeSample } from './cli/fixtures/vendor-node-sample.js'
+import { cleanEnv, MB, ok, PACK_INPUTS, sh } from './pack.js'
 import { freePort, ROOT } from './process.js'
 
 // The package as an integrator gets it: `npm pack` (prepack builds), the tarball installed into an empty
@@ -15,53 +16,6 @@ import { freePort, ROOT } from './process.js'
 // folders are under the system's temp folder, so the clone's own location and permissions do not matter.
 
 const NAME = 'talki-customer-endpoint'
-const MB = 1024 * 1024
-
-/** What npm needs to pack: the build's inputs and the files the package ships. Tests and bench stay behind. */
-const PACK_INPUTS = [
-  'package.json',
-  'README.md',
-  'tsconfig.json',
-  'tsconfig.build.json',
-  'src',
-  'data/seed.json',
-]
-
-/**
- * The environment of every npm and npx call: this one without npm's own `npm_*` variables (under
- * `npm test` they point npm at the clone, e.g. npm_config_local_prefix), keeping the user's cache and
- * registry so the install works offline from the cache `npm ci` filled.
- */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const keep = new Set(['npm_config_cache', 'npm_config_registry', 'npm_config_userconfig'])
-  const env: NodeJS.ProcessEnv = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.toLowerCase().startsWith('npm_') || keep.has(key.toLowerCase())) env[key] = value
-  }
-  delete env.NODE_ENV
-  delete env.TALKI_SECRET
-  return { ...env, npm_config_update_notifier: 'false', npm_config_fund: 'false', NO_COLOR: '1', ...extra }
-}
-
-interface Ran {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-function sh(command: string, args: string[], cwd: string, timeout = 120_000): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(command, args, { cwd, env: cleanEnv(), timeout, maxBuffer: 16 * MB }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code ?? -1) : 0, stdout, stderr }),
-    )
-  })
-}
-
-async function ok(command: string, args: string[], cwd: string): Promise<string> {
-  const ran = await sh(command, args, cwd)
-  if (ran.code !== 0) throw new Error(`${command} ${args.join(' ')} exited ${ran.code}\n${ran.stderr}`)
-  return ran.stdout
-}
 
 /** Sum of the file sizes under `dir` (what `du --apparent-size` counts), symlinks not followed. */
 async function bytesUnder(dir: string): Promise<number> {
@@ -130,11 +84,11 @@ describe('the tarball', { timeout: 60_000 }, () => {
     }
     const unexpected = paths.filter(
       (path) =>
-        !/^(dist\/(cli|mock|template|testing)\/|src\/mock\/dashboard\/|data\/seed\.json$|package\.json$|README\.md$)/.test(
+        !/^(dist\/(cli|contract|mock|template|testing)\/|src\/mock\/dashboard\/|data\/seed\.json$|package\.json$|README\.md$)/.test(
           path,
         ) ||
         path.endsWith('.map') ||
-        (path.endsWith('.d.ts') && !/^dist\/(template|testing|mock)\//.test(path)),
+        (path.endsWith('.d.ts') && !/^dist\/(contract|template|testing|mock)\//.test(path)),
     )
     expect(unexpected).toEqual([])
     expect(packed.size).toBeLessThan(1 * MB)

@@ -3,10 +3,14 @@ import { readFileSync, realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Command } from './command.js'
 import check from './commands/check.js'
+import clear from './commands/clear.js'
+import requests from './commands/requests.js'
+import reset from './commands/reset.js'
 import seed from './commands/seed.js'
 import send from './commands/send.js'
 import serve from './commands/serve.js'
 import sign from './commands/sign.js'
+import simulate from './commands/simulate.js'
 import { NetworkError } from './http.js'
 import { type Io, UsageError } from './io.js'
 
@@ -18,7 +22,7 @@ import { type Io, UsageError } from './io.js'
 
 export type { Io }
 
-const COMMANDS: readonly Command[] = [sign, send, check, serve, seed]
+const COMMANDS: readonly Command[] = [sign, send, check, serve, seed, simulate, clear, reset, requests]
 
 const REGISTRY = new Map(COMMANDS.map((command) => [command.name, command]))
 

@@ -77,7 +77,7 @@ export async function commonValues(
   }
 }
 
-async function tlsValues(caFile: string | undefined, insecure: boolean): Promise<TlsOptions> {
+export async function tlsValues(caFile: string | undefined, insecure: boolean): Promise<TlsOptions> {
   if (caFile === undefined) return insecure ? { insecure } : {}
   if (caFile === '') throw new UsageError('--ca needs a FILE (a PEM certificate)')
   let ca: Buffer

@@ -51,6 +51,8 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     endpointPath: deps.endpointPath,
     tokenField: deps.tokenField,
     metrics: deps.metrics !== undefined,
+    ...(deps.endpointPort === undefined ? {} : { endpointPort: deps.endpointPort }),
+    tls: deps.tlsEnabled === true,
   })
   app.use(methodNotAllowed(openApi, deps.endpointPath))
 

@@ -232,6 +232,9 @@ export function buildOpenApiDocument(options: {
   endpointPath: string
   tokenField: string
   metrics?: boolean
+  /** The endpoint's real port and scheme, so a client of the admin API can find the endpoint (connectMock). */
+  endpointPort?: number
+  tls?: boolean
 }) {
   const { endpointPath, tokenField } = options
   return {
@@ -255,8 +258,11 @@ export function buildOpenApiDocument(options: {
       [endpointPath]: {
         servers: [
           {
-            url: 'http://{host}:{port}',
-            variables: { host: { default: '127.0.0.1' }, port: { default: '3000' } },
+            url: `${options.tls ? 'https' : 'http'}://{host}:{port}`,
+            variables: {
+              host: { default: '127.0.0.1' },
+              port: { default: String(options.endpointPort ?? 3000) },
+            },
           },
         ],
         post: {
