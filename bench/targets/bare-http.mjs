@@ -29,7 +29,7 @@ function answerPlain(res, status, body) {
 // BARE_HEADERS=helmet: the project's own answer headers, from its build (npm run bench builds first).
 const helmet =
   process.env.BARE_HEADERS === 'helmet'
-    ? (await import('../dist/template/protocol.js')).ANSWER_HEADERS
+    ? (await import('../../dist/template/protocol.js')).ANSWER_HEADERS
     : undefined
 
 function answerWithHeaders(res, status, body) {
