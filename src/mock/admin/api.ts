@@ -14,8 +14,8 @@ import {
 } from '../simulation/scenarios.js'
 import type { SimulationControl, SimulationView } from '../state/control.js'
 import { RequestLogEntrySchema, type RequestLogStore } from '../state/request-log.js'
-import { type UserRecord, UserRecordSchema } from '../users/record.js'
-import { readStoreFile, type UserStore } from '../users/store.js'
+import { UserRecordSchema } from '../users/record.js'
+import { type CheckedUsers, loadStoreFile, type UserStore } from '../users/store.js'
 import { mergePatch } from './merge-patch.js'
 import { invalidRequest, parseOrRefuse, Refusal } from './refusal.js'
 import { scenarioCatalogue } from './scenario-catalogue.js'
@@ -235,9 +235,9 @@ export function createApiRouter(deps: ApiDeps): express.Router {
   return api
 }
 
-async function readSeed(seedFile: string, logger: Logger): Promise<UserRecord[]> {
+async function readSeed(seedFile: string, logger: Logger): Promise<CheckedUsers> {
   try {
-    return await readStoreFile(seedFile)
+    return await loadStoreFile(seedFile)
   } catch (error) {
     logger.error({ err: error }, 'POST /api/reset: the seed could not be read')
     throw new Refusal('seed_unreadable', [{ message: `${seedFile} could not be read: nothing was reset` }])

@@ -2,10 +2,10 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { FILE_HEAD, FILE_TAIL, type UserRecord, UserRecordSchema } from '../../../src/mock/users/record.js'
 import { NAMED_USERS, writeSeedFile } from '../../../src/mock/users/seed.js'
-import { openJsonStore, readStoreFile, StoreError } from '../../../src/mock/users/store.js'
+import { loadStoreFile, openJsonStore, readStoreFile, StoreError } from '../../../src/mock/users/store.js'
 
 let dir: string
 let seedFile: string
@@ -204,6 +204,25 @@ describe('UserStore.replaceAll and readStoreFile', () => {
     expect(await store.find('usr_a')).toBeUndefined()
     expect((await store.list({ offset: 0, limit: 1 })).total).toBe(SEEDED)
     expect(await readFile(file)).toEqual(before)
+  })
+
+  it('takes a file read by loadStoreFile without validating it again, and keeps its lines as they are', async () => {
+    const store = await openJsonStore({ file, seedFile })
+    await store.upsert({ userToken: 'usr_extra', name: 'Extra' })
+    const checked = await loadStoreFile(seedFile)
+    expect(checked.size).toBe(SEEDED)
+    const safeParse = vi.spyOn(UserRecordSchema, 'safeParse')
+    try {
+      await store.replaceAll(checked)
+      expect(safeParse).not.toHaveBeenCalled()
+    } finally {
+      safeParse.mockRestore()
+    }
+    expect(await store.find('usr_extra')).toBeUndefined()
+    expect((await store.list({ offset: 0, limit: 1000 })).users).toEqual(checked.records())
+    // The seed's own line index: the file written is the seed's bytes, line for line.
+    expect(await readFile(file)).toEqual(await readFile(seedFile))
+    expect(Object.isFrozen(await store.find(NAMED_USERS[0]?.userToken ?? ''))).toBe(true)
   })
 
   it('readStoreFile names a missing file', async () => {
