@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { FILE_HEAD, FILE_TAIL, type UserRecord, UserRecordSchema } from '../../../src/mock/users/record.js'
 import { NAMED_USERS, writeSeedFile } from '../../../src/mock/users/seed.js'
 import { loadStoreFile, openJsonStore, readStoreFile, StoreError } from '../../../src/mock/users/store.js'
+import { createCustomerRoute } from '../../../src/template/customer-route.js'
 
 let dir: string
 let seedFile: string
@@ -484,5 +485,39 @@ describe('openJsonStore: the one-record-per-line layout', () => {
       total: 3,
       users: [{ userToken: 'usr_plain', name: 'Ada Plain' }],
     })
+  })
+})
+
+describe('openJsonStore: find and the lookup deadline (one fast path)', () => {
+  it('answers find synchronously, so the route applies no deadline and sets no timer', async () => {
+    const store = await openJsonStore({ file, seedFile })
+    const token = NAMED_USERS[0]?.userToken ?? ''
+    const found = store.find(token)
+    expect(found instanceof Promise).toBe(false)
+    expect((found as UserRecord | undefined)?.userToken).toBe(token)
+
+    // The deadline lives in one place, the route (src/template/customer-route.ts); a tiny one would
+    // fire at once if it were armed.
+    const route = createCustomerRoute({ verify: () => 'valid', store, lookupTimeoutMs: 1 })
+    const setTimer = vi.spyOn(globalThis, 'setTimeout')
+    try {
+      const outcome = await route({
+        rawBody: Buffer.from(JSON.stringify({ userToken: token })),
+        signature: 'x',
+      })
+      expect(outcome.status).toBe(200)
+      expect(setTimer).not.toHaveBeenCalled()
+    } finally {
+      setTimer.mockRestore()
+    }
+  })
+
+  it('still answers 503 lookup_timeout when a store that returns a promise misses the deadline', async () => {
+    const slow = { find: () => new Promise<undefined>((done) => setTimeout(() => done(undefined), 2000)) }
+    const route = createCustomerRoute({ verify: () => 'valid', store: slow, lookupTimeoutMs: 50 })
+    const outcome = await route({ rawBody: Buffer.from('{"userToken":"usr_x"}'), signature: 'x' })
+    expect(outcome.status).toBe(503)
+    expect(outcome.body).toEqual({ error: 'lookup_timeout' })
+    expect(outcome.headers).toEqual({ 'Retry-After': '3' })
   })
 })
