@@ -8,7 +8,7 @@ import { type Readiness, readinessOf } from '../src/mock/runtime/readiness.js'
 import { createMock, type Mock } from '../src/mock/server.js'
 import { openMemoryState } from '../src/mock/state/memory.js'
 import type { UserRecord } from '../src/mock/users/record.js'
-import type { UserStore } from '../src/mock/users/store.js'
+import { CheckedUsers, type UserStore } from '../src/mock/users/store.js'
 import { sign } from '../src/template/signature.js'
 
 // Shared fixtures. TEST_SECRET's known answers are written beside the tests that use them, computed with
@@ -61,7 +61,8 @@ export function memoryStore(users: UserRecord[] = [structuredClone(ALICE)]): Use
     },
     async replaceAll(replacement) {
       byToken.clear()
-      for (const user of replacement) byToken.set(user.userToken, user)
+      const users = replacement instanceof CheckedUsers ? replacement.records() : replacement
+      for (const user of users) byToken.set(user.userToken, user)
     },
     async flush() {},
   }

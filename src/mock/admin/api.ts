@@ -14,8 +14,8 @@ import {
 } from '../simulation/scenarios.js'
 import type { SimulationControl, SimulationView } from '../state/control.js'
 import { RequestLogEntrySchema, type RequestLogStore } from '../state/request-log.js'
-import { type UserRecord, UserRecordSchema } from '../users/record.js'
-import { readStoreFile, type UserStore } from '../users/store.js'
+import { UserRecordSchema } from '../users/record.js'
+import { type CheckedUsers, loadStoreFile, type UserStore } from '../users/store.js'
 import { mergePatch } from './merge-patch.js'
 import { invalidRequest, parseOrRefuse, Refusal } from './refusal.js'
 import { scenarioCatalogue } from './scenario-catalogue.js'
@@ -235,9 +235,9 @@ export function createApiRouter(deps: ApiDeps): express.Router {
   return api
 }
 
-async function readSeed(seedFile: string, logger: Logger): Promise<UserRecord[]> {
+async function readSeed(seedFile: string, logger: Logger): Promise<CheckedUsers> {
   try {
-    return await readStoreFile(seedFile)
+    return await loadStoreFile(seedFile)
   } catch (error) {
     logger.error({ err: error }, 'POST /api/reset: the seed could not be read')
     throw new Refusal('seed_unreadable', [{ message: `${seedFile} could not be read: nothing was reset` }])
@@ -246,7 +246,7 @@ async function readSeed(seedFile: string, logger: Logger): Promise<UserRecord[]>
 
 /** Past this many unread bytes a stream is a client that stopped reading: it is cut, not buffered. */
 const MAX_BUFFERED_BYTES = 1 << 20
-/** Request-log streams open at once, at most (the next one is refused 503 too_many_streams). */
+/** Request-log streams open at once, at most (the next one is refused 429 too_many_streams). */
 export const MAX_STREAMS = 64
 /** A comment line this often keeps an idle request-log stream open through proxies. */
 export const HEARTBEAT_MS = 15_000
@@ -258,10 +258,7 @@ function streamRequests(
   heartbeatMs: number,
   streams: { open: number },
 ): void {
-  if (streams.open >= MAX_STREAMS) {
-    res.status(429).json(new Refusal('too_many_streams').body)
-    return
-  }
+  if (streams.open >= MAX_STREAMS) throw new Refusal('too_many_streams')
   streams.open += 1
   res.writeHead(200, {
     'Content-Type': 'text/event-stream; charset=utf-8',

@@ -126,16 +126,11 @@ function methodNotAllowed(document: OpenApiDocument, endpointPath: string) {
       pattern: new RegExp(`^${path.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`),
       allow: methodsOf(item),
     }))
-  return (req: Request, res: Response, next: NextFunction) => {
+  return (req: Request, _res: Response, next: NextFunction) => {
     const route = routes.find((r) => r.pattern.test(req.path))
     if (!route || route.allow.includes(req.method)) return next()
-    res.set('Allow', route.allow.join(', '))
-    res
-      .status(405)
-      .json(
-        new Refusal('method_not_allowed', [{ message: `${req.path} answers ${route.allow.join(', ')}` }])
-          .body,
-      )
+    const allow = route.allow.join(', ')
+    next(new Refusal('method_not_allowed', [{ message: `${req.path} answers ${allow}` }], { Allow: allow }))
   }
 }
 
@@ -147,14 +142,14 @@ function methodNotAllowed(document: OpenApiDocument, endpointPath: string) {
 function bearerAuth(adminToken: string | undefined) {
   if (!adminToken) return (_req: Request, _res: Response, next: NextFunction) => next()
   const expected = sha256(adminToken)
-  return (req: Request, res: Response, next: NextFunction) => {
+  return (req: Request, _res: Response, next: NextFunction) => {
     let given: string | undefined = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1]
     if (given === undefined && req.method === 'GET' && req.path === STREAM_PATH) {
       const token = req.query.token
       if (typeof token === 'string') given = token
     }
     if (given !== undefined && timingSafeEqual(sha256(given), expected)) return next()
-    res.set('WWW-Authenticate', 'Bearer').status(401).json(new Refusal('unauthorized').body)
+    next(new Refusal('unauthorized'))
   }
 }
 
@@ -162,7 +157,10 @@ function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest()
 }
 
-/** Every error becomes the one refusal shape; only a fault of ours is a 5xx, and no stack trace is ever sent. */
+/**
+ * The one place an admin refusal is answered: every error becomes the one refusal shape, with the headers
+ * its refusal carries; only a fault of ours is a 5xx, and no stack trace is ever sent.
+ */
 function errorHandler(logger: Logger) {
   return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) {
@@ -173,23 +171,20 @@ function errorHandler(logger: Logger) {
       res.destroy()
       return
     }
-    let refusal: Refusal
-    if (error instanceof Refusal) refusal = error
-    else if (error instanceof StoreUnavailable || error instanceof StoreError) {
-      // PostgreSQL or Redis is lost or refused the work: a temporary fault of an engine, not a bug.
-      logger.warn({ reason: error.message }, 'store unavailable')
-      refusal = new Refusal('store_unavailable')
-      res.set('Retry-After', '3')
-    }
-    // Express could not percent-decode a path parameter (only the user token has one).
-    else if (error instanceof URIError)
-      refusal = invalidRequest('the token is not valid percent-encoding', ['token'])
-    else {
-      logger.error({ err: error }, 'admin API error')
-      refusal = new Refusal('internal_error')
-    }
-    // The rest of a body over the limit is not worth reading: the connection goes with the answer.
-    if (refusal.code === 'payload_too_large') res.set('Connection', 'close')
-    res.status(refusal.status).json(refusal.body)
+    const refusal = refusalFor(error, logger)
+    res.set(refusal.headers).status(refusal.status).json(refusal.body)
   }
+}
+
+function refusalFor(error: unknown, logger: Logger): Refusal {
+  if (error instanceof Refusal) return error
+  if (error instanceof StoreUnavailable || error instanceof StoreError) {
+    // PostgreSQL or Redis is lost or refused the work: a temporary fault of an engine, not a bug.
+    logger.warn({ reason: error.message }, 'store unavailable')
+    return new Refusal('store_unavailable')
+  }
+  // Express could not percent-decode a path parameter (only the user token has one).
+  if (error instanceof URIError) return invalidRequest('the token is not valid percent-encoding', ['token'])
+  logger.error({ err: error }, 'admin API error')
+  return new Refusal('internal_error')
 }

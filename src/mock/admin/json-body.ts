@@ -70,7 +70,10 @@ export function jsonBody(limit: number) {
 function readFailure(error: unknown, limit: number): unknown {
   const type = (error as { type?: unknown }).type
   if (type === 'entity.too.large') {
-    return new Refusal('payload_too_large', [{ message: `the body is over ${limit} bytes` }])
+    // The rest of a body over the limit is not worth reading: the connection goes with the answer.
+    return new Refusal('payload_too_large', [{ message: `the body is over ${limit} bytes` }], {
+      Connection: 'close',
+    })
   }
   if (type === 'request.size.invalid') {
     return invalidRequest('the body is not JSON: its length does not match Content-Length')

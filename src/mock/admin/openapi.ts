@@ -29,7 +29,7 @@ import {
   UserRecordPatchSchema,
 } from './api.js'
 import { ADMIN_BODY_LIMIT, MERGE_PATCH } from './json-body.js'
-import { ADMIN_ERRORS, type AdminErrorCode, AdminErrorSchema } from './refusal.js'
+import { ADMIN_ERROR_HEADERS, ADMIN_ERRORS, type AdminErrorCode, AdminErrorSchema } from './refusal.js'
 import { ScenarioCatalogueSchema } from './scenario-catalogue.js'
 
 // The OpenAPI 3.1 document of the endpoint and the admin API. Paths, operations and status codes are
@@ -122,12 +122,19 @@ function refusals(...codes: AdminErrorCode[]): Record<string, unknown> {
     byStatus.set(ADMIN_ERRORS[code], [...(byStatus.get(ADMIN_ERRORS[code]) ?? []), code])
   const responses: Record<string, unknown> = {}
   for (const [status, list] of byStatus) {
+    // The headers every refusal of these codes carries (the 405's Allow is the MethodNotAllowed response's).
+    const headers = Object.entries(
+      Object.assign({}, ...list.map((code) => ADMIN_ERROR_HEADERS[code])) as Record<string, string>,
+    )
     responses[String(status)] = {
       description: list.map((code) => REFUSALS[code]).join('; '),
-      ...(status === 401
-        ? { headers: { 'WWW-Authenticate': { schema: { type: 'string', const: 'Bearer' } } } }
-        : {}),
-      ...(status === 503 ? { headers: { 'Retry-After': { schema: { type: 'string', const: '3' } } } } : {}),
+      ...(headers.length === 0
+        ? {}
+        : {
+            headers: Object.fromEntries(
+              headers.map(([name, value]) => [name, { schema: { type: 'string', const: value } }]),
+            ),
+          }),
       content: {
         'application/json': { schema: { ...ref('AdminError'), properties: { error: { enum: list } } } },
       },

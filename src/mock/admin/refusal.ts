@@ -1,7 +1,9 @@
 import { z } from 'zod'
+import { HttpRefusal } from '../runtime/refusal.js'
 
 // The one shape of every admin refusal, `{"error":"<code>","issues"?:[{"message","path"?}]}`, and the
-// exception the routes throw to send it; the app's error handler writes it.
+// exception the routes and the middleware throw to send it; the app's one error handler writes it, with
+// the headers it carries.
 
 const IssueSchema = z.strictObject({
   message: z.string(),
@@ -31,17 +33,26 @@ export const ADMIN_ERRORS = {
 } as const
 export type AdminErrorCode = keyof typeof ADMIN_ERRORS
 
-export class Refusal extends Error {
-  readonly status: number
+/** Headers every refusal with this code carries; the document lists them beside the code's answer. */
+export const ADMIN_ERROR_HEADERS: Partial<Record<AdminErrorCode, Readonly<Record<string, string>>>> = {
+  unauthorized: { 'WWW-Authenticate': 'Bearer' },
+  store_unavailable: { 'Retry-After': '3' },
+}
+
+export class Refusal extends HttpRefusal<AdminErrorCode> {
+  /**
+   * `headers`: those of this one answer (the 405's `Allow`), beside those of its code
+   * (ADMIN_ERROR_HEADERS).
+   */
   constructor(
-    readonly code: AdminErrorCode,
+    code: AdminErrorCode,
     readonly issues?: Issue[],
+    headers: Readonly<Record<string, string>> = {},
   ) {
-    super(code)
-    this.status = ADMIN_ERRORS[code]
+    super(ADMIN_ERRORS[code], code, { ...ADMIN_ERROR_HEADERS[code], ...headers })
   }
 
-  get body(): z.infer<typeof AdminErrorSchema> {
+  override get body(): z.infer<typeof AdminErrorSchema> & { error: AdminErrorCode } {
     return { error: this.code, ...(this.issues ? { issues: this.issues } : {}) }
   }
 }

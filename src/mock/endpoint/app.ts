@@ -3,11 +3,12 @@ import type { Socket } from 'node:net'
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express'
 import { createCustomerRoute, type Outcome } from '../../template/customer-route.js'
 import { readBody } from '../../template/node-handler.js'
-import { MAX_TOKEN_LENGTH } from '../../template/protocol.js'
+import { answers, MAX_TOKEN_LENGTH } from '../../template/protocol.js'
 import { verifySignature } from '../../template/signature.js'
 import { type Logger, requestLineWriter } from '../runtime/log.js'
 import type { LookupFailure, RequestMetrics } from '../runtime/metrics.js'
-import { respond, SECURITY_HEADERS } from '../runtime/respond.js'
+import { HttpRefusal } from '../runtime/refusal.js'
+import { respond } from '../runtime/respond.js'
 import type { ChosenScenario } from '../simulation/choose.js'
 import type { StateEngine } from '../state/engine.js'
 import type { Findings, RequestLogStore } from '../state/request-log.js'
@@ -39,11 +40,8 @@ export interface EndpointDeps {
   middleware?: RequestHandler[]
 }
 
-const STORE_UNAVAILABLE = {
-  status: 503,
-  body: { error: 'store_unavailable' },
-  headers: { 'Retry-After': '3' },
-} as const
+/** The state engine could not decide (Redis lost): a temporary fault, as a failing store is. */
+const STORE_UNAVAILABLE = new HttpRefusal(503, 'store_unavailable', { 'Retry-After': '3' })
 
 /** Talki's POST: size → encoding → the customer route → the simulation → the answer, logged once. */
 function createCustomerHandler(deps: EndpointDeps) {
@@ -131,7 +129,7 @@ function createCustomerHandler(deps: EndpointDeps) {
         try {
           decision = await decision
         } catch {
-          return respond(res, STORE_UNAVAILABLE)
+          throw STORE_UNAVAILABLE
         }
       }
       scenario = decision?.scenario ?? null
@@ -153,26 +151,14 @@ export function createEndpointApp(deps: EndpointDeps) {
   if (middleware.length > 0) app.use(...middleware)
   app.post(deps.endpointPath, handleCustomerRequest)
 
-  const headers = new Map(SECURITY_HEADERS)
-  app.use((_req, res, next) => {
-    res.setHeaders(headers)
-    next()
+  app.all(deps.endpointPath, () => {
+    throw HttpRefusal.of(answers.methodNotAllowed)
   })
-  app.all(deps.endpointPath, (_req, res) => {
-    res.set('Allow', 'POST').status(405).json({ error: 'method_not_allowed' })
+  app.use(() => {
+    throw HttpRefusal.of(answers.notFound)
   })
-  app.use((_req, res) => {
-    res.status(404).json({ error: 'not_found' })
-  })
-  // Last resort: whatever happens, the caller gets JSON, never a stack trace.
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const status = (error as { status?: unknown }).status
-    const clientError = typeof status === 'number' && status >= 400 && status < 500
-    if (!clientError) deps.logger.error({ err: error }, 'unexpected error')
-    if (res.headersSent) res.destroy()
-    else if (clientError) res.status(status).json({ error: 'bad_request' })
-    else res.status(500).json({ error: 'internal_error' })
-  })
+  const answerError = errorAnswerer(deps.logger)
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => answerError(error, res))
 
   // The faster path: Talki's POST to the exact path goes straight to the same handler that `app.post`
   // registers, skipping Express's router and the per-request prototype swap — most of Express's cost for
@@ -187,13 +173,36 @@ export function createEndpointApp(deps: EndpointDeps) {
   const route = express_.handle.bind(app)
   express_.handle = (req, res, next) => {
     if (req.method === 'POST' && req.url === deps.endpointPath) {
-      handleCustomerRequest(req, res).catch((error: unknown) => {
-        deps.logger.error({ err: error }, 'unexpected error')
-        if (!res.headersSent) respond(res, { status: 500, body: { error: 'internal_error' } })
-      })
+      handleCustomerRequest(req, res).catch((error: unknown) => answerError(error, res))
     } else route(req, res, next)
   }
   return app
+}
+
+/**
+ * The one place the endpoint answers a refusal or an error, for the router and the faster path alike:
+ * a refusal with its status and headers, a client error Express raised as 400 bad_request, anything else
+ * 500 internal_error (logged), never a stack trace. Written as every endpoint answer is (runtime/respond.ts).
+ */
+function errorAnswerer(logger: Logger) {
+  return (error: unknown, res: ServerResponse): void => {
+    const refusal = refusalFor(error)
+    if (refusal === undefined) logger.error({ err: error }, 'unexpected error')
+    if (res.headersSent) {
+      res.destroy()
+      return
+    }
+    const { status, body, headers } = refusal ?? HttpRefusal.of(answers.internalError)
+    respond(res, { status, body, headers })
+  }
+}
+
+function refusalFor(error: unknown): HttpRefusal | undefined {
+  if (error instanceof HttpRefusal) return error
+  const status = (error as { status?: unknown } | null)?.status
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return new HttpRefusal(status, 'bad_request')
+  return undefined
 }
 
 /** The token a body names, for the request log, even when its signature failed. */

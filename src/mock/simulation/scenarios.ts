@@ -59,34 +59,57 @@ function scenario<N extends string, P extends Parameters = Record<never, Paramet
   name: N,
   description: string,
   parameters: P = {} as P,
+  /** The parameter SIMULATE's short form `NAME:N` fills (`slow:6000`). */
+  main?: keyof P & string,
 ) {
   const literal = z.literal(name)
   return {
     name,
     description,
     parameters,
+    main,
     written: z.strictObject({ scenario: literal, ...writtenShape(parameters) }),
     filled: z.strictObject({ scenario: literal, ...filledShape(parameters) }),
   }
 }
 
 const ok = scenario('ok', 'The normal answer')
-const slow = scenario('slow', 'The normal answer after delayMs ± jitterMs', {
-  delayMs: parameter(ms, 6000, 'Delay before the answer, in ms (Talki gives up after 5000)'),
-  jitterMs: parameter(ms, 0, 'Random spread around delayMs, in ms'),
-})
+const slow = scenario(
+  'slow',
+  'The normal answer after delayMs ± jitterMs',
+  {
+    delayMs: parameter(ms, 6000, 'Delay before the answer, in ms (Talki gives up after 5000)'),
+    jitterMs: parameter(ms, 0, 'Random spread around delayMs, in ms'),
+  },
+  'delayMs',
+)
 const notFound = scenario('not_found', '404 user_not_found, even for a known user')
 const unauthorized = scenario('unauthorized', '401 invalid_signature, even for a good signature')
-const error = scenario('error', 'That status with {"error":"simulated_error"}', {
-  status: parameter(z.literal([500, 502, 503, 504]), 500, 'HTTP status of the answer'),
-})
-const down = scenario('down', 'The endpoint port refuses connections for durationMs', {
-  durationMs: parameter(ms, 10_000, 'How long the port stays closed, in ms'),
-})
+const error = scenario(
+  'error',
+  'That status with {"error":"simulated_error"}',
+  {
+    status: parameter(z.literal([500, 502, 503, 504]), 500, 'HTTP status of the answer'),
+  },
+  'status',
+)
+const down = scenario(
+  'down',
+  'The endpoint port refuses connections for durationMs',
+  {
+    durationMs: parameter(ms, 10_000, 'How long the port stays closed, in ms'),
+  },
+  'durationMs',
+)
 const reset = scenario('reset', 'The connection is destroyed without an answer')
-const hang = scenario('hang', 'No answer; the socket is closed after maxMs', {
-  maxMs: parameter(ms, 60_000, 'How long the socket is held before it is closed, in ms'),
-})
+const hang = scenario(
+  'hang',
+  'No answer; the socket is closed after maxMs',
+  {
+    maxMs: parameter(ms, 60_000, 'How long the socket is held before it is closed, in ms'),
+  },
+  'maxMs',
+)
 const malformed = scenario('malformed', '200 with a truncated JSON body')
 const wrongShape = scenario('wrong_shape', '200 JSON that breaks the contract (plan a number, nested fields)')
 // The TLS faults act on the handshake of each new connection, not on a request: global only (an
@@ -97,9 +120,14 @@ const tlsExpired = scenario(
 )
 const tlsWrongHost = scenario('tls_wrong_host', 'New connections get a certificate for another host name')
 const tlsUntrusted = scenario('tls_untrusted', 'New connections get a certificate from an unknown CA')
-const tlsHang = scenario('tls_hang', 'New connections are accepted and the TLS handshake never answered', {
-  maxMs: parameter(ms, 60_000, 'How long the connection is held before it is closed, in ms'),
-})
+const tlsHang = scenario(
+  'tls_hang',
+  'New connections are accepted and the TLS handshake never answered',
+  {
+    maxMs: parameter(ms, 60_000, 'How long the connection is held before it is closed, in ms'),
+  },
+  'maxMs',
+)
 
 /** Scenarios that act on one request: the items a sequence or `flaky` may hold. */
 export const PLAIN_SCENARIO_NAMES = [
@@ -154,15 +182,20 @@ const windowMs = parameter(
   'A token with no request for this long starts the sequence again, in ms',
 )
 
-const flaky = scenario('flaky', 'Talki’s first attempt gets failWith, its retry 3 s later gets data', {
-  failWith: parameter(
-    PlainScenarioSpecSchema,
-    { scenario: 'error', status: 503 },
-    'What the first attempt gets: a plain scenario',
-    PlainScenarioSchema,
-  ),
-  windowMs,
-})
+const flaky = scenario(
+  'flaky',
+  'Talki’s first attempt gets failWith, its retry 3 s later gets data',
+  {
+    failWith: parameter(
+      PlainScenarioSpecSchema,
+      { scenario: 'error', status: 503 },
+      'What the first attempt gets: a plain scenario',
+      PlainScenarioSchema,
+    ),
+    windowMs,
+  },
+  'windowMs',
+)
 
 /** Every scenario, in the order of the README's table. */
 export const SCENARIOS = [
@@ -372,14 +405,8 @@ export function splitOverride(spec: OverrideSpec): {
   }
 }
 
-const MAIN_PARAMETER: Partial<Record<ScenarioName, string>> = {
-  slow: 'delayMs',
-  error: 'status',
-  down: 'durationMs',
-  hang: 'maxMs',
-  flaky: 'windowMs',
-  tls_hang: 'maxMs',
-}
+/** The parameter `NAME:N` fills, by scenario, as each scenario declares it. */
+const MAIN_PARAMETER = new Map<string, string | undefined>(SCENARIOS.map((s) => [s.name, s.main]))
 /**
  * Reads `SIMULATE`: JSON (`{"scenario":"slow","delayMs":6000}`, a sequence) or the short form `NAME`
  * or `NAME:N`, N filling the main parameter. Returns the reason when it is not valid.
@@ -405,7 +432,7 @@ export function parseSimulateText(
     }
     if (n === undefined) candidate = name
     else {
-      const parameter = MAIN_PARAMETER[name as ScenarioName]
+      const parameter = MAIN_PARAMETER.get(name)
       if (!parameter) return { ok: false, reason: `scenario "${name}" takes no number` }
       candidate = { scenario: name, [parameter]: Number(n) }
     }

@@ -12,7 +12,7 @@ import type { Logger } from '../runtime/log.js'
 import { maskUrl } from '../runtime/mask-url.js'
 import { describeIssue, oneLine } from './json-store/load.js'
 import { type UserRecord, UserRecordSchema } from './record.js'
-import { readStoreFile, StoreError, type UserStore, validateAll } from './store.js'
+import { CheckedUsers, readStoreFile, StoreError, type UserStore, validateAll } from './store.js'
 
 // The mock's store on PostgreSQL (DATABASE_URL): the template's table and `find`
 // (src/template/postgres-store.ts) plus the writes the admin API needs. Nothing is cached: every read
@@ -131,7 +131,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       return (rowCount ?? 0) > 0
     },
     async replaceAll(input) {
-      const replacement = validateAll(TABLE, input)
+      const replacement = input instanceof CheckedUsers ? input.records() : validateAll(TABLE, input)
       // One transaction: every replica sees the old users or the new ones, never a mix or none.
       let client: pg.PoolClient
       try {

@@ -26,9 +26,10 @@ export interface UserStore extends TemplateUserStore<UserRecord> {
   remove(token: string): Promise<boolean>
   /**
    * Replaces every user by `users`, in their order (POST /api/reset with `{"users":"seed"}`). Refuses
-   * an invalid record or a repeated token before changing anything. Resolves once the change is on disk.
+   * an invalid record or a repeated token before changing anything; `CheckedUsers` (a store file read by
+   * `loadStoreFile`) were checked when read and are not checked again. Resolves once the change is on disk.
    */
-  replaceAll(users: readonly UserRecord[]): Promise<void>
+  replaceAll(users: readonly UserRecord[] | CheckedUsers): Promise<void>
   /** Resolves when every write started so far is on disk. */
   flush(): Promise<void>
   /** Rejects when the engine behind the store cannot be reached (readiness); absent: always ready. */
@@ -158,14 +159,16 @@ export async function openJsonStore(options: { file: string; seedFile: string })
       return true
     },
     async replaceAll(input) {
-      const users = validateAll(file, input)
+      // A store file read by loadStoreFile was validated then, and keeps its compact line index: its
+      // lines become this store's lines, as if it had been opened.
+      const next: State = input instanceof CheckedUsers ? input.state : usersState(validateAll(file, input))
       index.clear()
       parsedLines.clear()
-      for (const user of users) index.set(user.userToken, deepFrozen(user))
-      // No entry points into the bytes read at open any more: let them go.
-      state.bytes = Buffer.alloc(0)
-      state.starts = new Float64Array(0)
-      state.ends = new Float64Array(0)
+      for (const [token, entry] of next.index)
+        index.set(token, typeof entry === 'number' ? entry : deepFrozen(entry))
+      state.bytes = next.bytes
+      state.starts = next.starts
+      state.ends = next.ends
       await persist()
     },
     async flush() {
@@ -188,12 +191,39 @@ export function validateAll(file: string, input: readonly UserRecord[]): UserRec
   })
 }
 
-/** The users of a store file (the seed), validated as the store validates its own file. */
-export async function readStoreFile(file: string): Promise<UserRecord[]> {
+/** The users of a store file, validated once when read: `replaceAll` takes them without checking again. */
+export class CheckedUsers {
+  constructor(
+    /** As `load` read it: the file's bytes and its line index. */
+    readonly state: State,
+  ) {}
+
+  get size(): number {
+    return this.state.index.size
+  }
+
+  records(): UserRecord[] {
+    return Array.from(this.state.index.values(), (entry) => recordOf(this.state, entry))
+  }
+}
+
+/** A store file (the seed), validated as the store validates its own file, with its line index. */
+export async function loadStoreFile(file: string): Promise<CheckedUsers> {
   const bytes = await readIfExists(file)
   if (bytes === undefined) throw new StoreError(`${file}: not found`)
-  const state = load(file, bytes)
-  return Array.from(state.index.values(), (entry) => recordOf(state, entry))
+  return new CheckedUsers(load(file, bytes))
+}
+
+/** The users of a store file (the seed), validated as the store validates its own file. */
+export async function readStoreFile(file: string): Promise<UserRecord[]> {
+  return (await loadStoreFile(file)).records()
+}
+
+/** Records already validated, as a State with no bytes: every entry an object. */
+function usersState(users: readonly UserRecord[]): State {
+  const index = new Map<string, number | UserRecord>()
+  for (const user of users) index.set(user.userToken, user)
+  return { bytes: Buffer.alloc(0), starts: new Float64Array(0), ends: new Float64Array(0), index }
 }
 
 function matchesQuery(user: UserRecord, needle: string): boolean {

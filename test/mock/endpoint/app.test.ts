@@ -387,3 +387,62 @@ describe(`POST ${PATH} and ${PATH}?x=1 (the mock's faster path and Express's rou
     }
   })
 })
+
+// Every refusal outside the customer route's own answers is an HttpRefusal answered in one place, for the
+// router and the faster path alike, and written as every endpoint answer is.
+describe('refusals and errors (one handler for the router and the faster path)', () => {
+  it('answers an error thrown by middleware 500 internal_error with the contract headers', async () => {
+    const endpoint = await startEndpoint({
+      middleware: [
+        () => {
+          throw new Error('boom')
+        },
+      ],
+    })
+    try {
+      const res = await signedPost(endpoint, VENDOR_BODY)
+      expect(res.status).toBe(500)
+      expect(res.body).toEqual({ error: 'internal_error' })
+      expectContractHeaders(res.headers)
+      expect(endpoint.log.lines.some((line) => line.includes('unexpected error'))).toBe(true)
+    } finally {
+      await endpoint.close()
+    }
+  })
+
+  it('answers a state engine that cannot decide 503 store_unavailable with Retry-After, on both paths', async () => {
+    const endpoint = await startEndpoint({ decide: () => Promise.reject(new Error('redis lost')) })
+    try {
+      for (const path of [PATH, `${PATH}?x=1`]) {
+        const res = await request(endpoint.url)
+          .post(path)
+          .set('Content-Type', 'application/json')
+          .set('X-Talki-Signature', VENDOR_SIGNATURE)
+          .send(VENDOR_BODY)
+        expect(res.status, path).toBe(503)
+        expect(res.body).toEqual({ error: 'store_unavailable' })
+        expect(res.headers['retry-after']).toBe('3')
+        expectContractHeaders(res.headers)
+      }
+    } finally {
+      await endpoint.close()
+    }
+  })
+
+  it('answers another method 405 with Allow: POST, and an unknown path 404, with the contract headers', async () => {
+    const endpoint = await startEndpoint()
+    try {
+      const wrongMethod = await request(endpoint.url).get(PATH)
+      expect(wrongMethod.status).toBe(405)
+      expect(wrongMethod.headers.allow).toBe('POST')
+      expect(wrongMethod.body).toEqual({ error: 'method_not_allowed' })
+      expectContractHeaders(wrongMethod.headers)
+      const unknown = await request(endpoint.url).post('/elsewhere')
+      expect(unknown.status).toBe(404)
+      expect(unknown.body).toEqual({ error: 'not_found' })
+      expectContractHeaders(unknown.headers)
+    } finally {
+      await endpoint.close()
+    }
+  })
+})

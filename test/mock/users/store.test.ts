@@ -2,10 +2,11 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { FILE_HEAD, FILE_TAIL, type UserRecord, UserRecordSchema } from '../../../src/mock/users/record.js'
 import { NAMED_USERS, writeSeedFile } from '../../../src/mock/users/seed.js'
-import { openJsonStore, readStoreFile, StoreError } from '../../../src/mock/users/store.js'
+import { loadStoreFile, openJsonStore, readStoreFile, StoreError } from '../../../src/mock/users/store.js'
+import { createCustomerRoute } from '../../../src/template/customer-route.js'
 
 let dir: string
 let seedFile: string
@@ -204,6 +205,25 @@ describe('UserStore.replaceAll and readStoreFile', () => {
     expect(await store.find('usr_a')).toBeUndefined()
     expect((await store.list({ offset: 0, limit: 1 })).total).toBe(SEEDED)
     expect(await readFile(file)).toEqual(before)
+  })
+
+  it('takes a file read by loadStoreFile without validating it again, and keeps its lines as they are', async () => {
+    const store = await openJsonStore({ file, seedFile })
+    await store.upsert({ userToken: 'usr_extra', name: 'Extra' })
+    const checked = await loadStoreFile(seedFile)
+    expect(checked.size).toBe(SEEDED)
+    const safeParse = vi.spyOn(UserRecordSchema, 'safeParse')
+    try {
+      await store.replaceAll(checked)
+      expect(safeParse).not.toHaveBeenCalled()
+    } finally {
+      safeParse.mockRestore()
+    }
+    expect(await store.find('usr_extra')).toBeUndefined()
+    expect((await store.list({ offset: 0, limit: 1000 })).users).toEqual(checked.records())
+    // The seed's own line index: the file written is the seed's bytes, line for line.
+    expect(await readFile(file)).toEqual(await readFile(seedFile))
+    expect(Object.isFrozen(await store.find(NAMED_USERS[0]?.userToken ?? ''))).toBe(true)
   })
 
   it('readStoreFile names a missing file', async () => {
@@ -465,5 +485,39 @@ describe('openJsonStore: the one-record-per-line layout', () => {
       total: 3,
       users: [{ userToken: 'usr_plain', name: 'Ada Plain' }],
     })
+  })
+})
+
+describe('openJsonStore: find and the lookup deadline (one fast path)', () => {
+  it('answers find synchronously, so the route applies no deadline and sets no timer', async () => {
+    const store = await openJsonStore({ file, seedFile })
+    const token = NAMED_USERS[0]?.userToken ?? ''
+    const found = store.find(token)
+    expect(found instanceof Promise).toBe(false)
+    expect((found as UserRecord | undefined)?.userToken).toBe(token)
+
+    // The deadline lives in one place, the route (src/template/customer-route.ts); a tiny one would
+    // fire at once if it were armed.
+    const route = createCustomerRoute({ verify: () => 'valid', store, lookupTimeoutMs: 1 })
+    const setTimer = vi.spyOn(globalThis, 'setTimeout')
+    try {
+      const outcome = await route({
+        rawBody: Buffer.from(JSON.stringify({ userToken: token })),
+        signature: 'x',
+      })
+      expect(outcome.status).toBe(200)
+      expect(setTimer).not.toHaveBeenCalled()
+    } finally {
+      setTimer.mockRestore()
+    }
+  })
+
+  it('still answers 503 lookup_timeout when a store that returns a promise misses the deadline', async () => {
+    const slow = { find: () => new Promise<undefined>((done) => setTimeout(() => done(undefined), 2000)) }
+    const route = createCustomerRoute({ verify: () => 'valid', store: slow, lookupTimeoutMs: 50 })
+    const outcome = await route({ rawBody: Buffer.from('{"userToken":"usr_x"}'), signature: 'x' })
+    expect(outcome.status).toBe(503)
+    expect(outcome.body).toEqual({ error: 'lookup_timeout' })
+    expect(outcome.headers).toEqual({ 'Retry-After': '3' })
   })
 })
