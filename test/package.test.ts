@@ -69,6 +69,7 @@ describe('the tarball', { timeout: 60_000 }, () => {
     const paths = packed.files.map((file) => file.path)
     for (const needed of [
       'dist/cli/main.js',
+      'dist/contract/profile.js',
       'dist/mock/main.js',
       'dist/template/index.js',
       'dist/template/index.d.ts',
