@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { correctEndpoint } from './cli/fixtures/correct-endpoint.js'
 import { parseJunit } from './cli/fixtures/junit-xml.js'
 import { FIXTURE_SECRET, KNOWN_TOKEN, listen, type Running } from './cli/fixtures/listen.js'
+import { checkRowCount } from './cli/fixtures/row-count.js'
 import { vendorNodeSample } from './cli/fixtures/vendor-node-sample.js'
 import { cleanEnv, MB, ok, PACK_INPUTS, sh } from './pack.js'
 import { freePort, ROOT } from './process.js'
@@ -69,6 +70,7 @@ describe('the tarball', { timeout: 60_000 }, () => {
     const paths = packed.files.map((file) => file.path)
     for (const needed of [
       'dist/cli/main.js',
+      'dist/contract/profile.js',
       'dist/mock/main.js',
       'dist/template/index.js',
       'dist/template/index.d.ts',
@@ -155,11 +157,11 @@ describe('the tarball', { timeout: 60_000 }, () => {
       expect(vendor.code).toBe(1)
       expect(vendor.stdout).toContain('5 failed')
       expect(parseJunit(await readFile(join(app, 'good.xml'), 'utf8')).suite).toMatchObject({
-        '@_tests': '22',
+        '@_tests': String(checkRowCount()),
         '@_failures': '0',
       })
       expect(parseJunit(await readFile(join(app, 'vendor.xml'), 'utf8')).suite).toMatchObject({
-        '@_tests': '22',
+        '@_tests': String(checkRowCount()),
         '@_failures': '5',
       })
     } finally {
@@ -218,7 +220,9 @@ describe('npx talki-endpoint serve', () => {
     expect(sent.stdout).toContain('│ Alice Johnson')
     const checked = await sh('npx', ['talki-endpoint', 'check', '--url', url, '--token', KNOWN_TOKEN], app)
     expect(checked.code).toBe(0)
-    expect(checked.stdout).toMatch(/22 passed, 0 failed, 0 warnings in \d+ ms — ready for Talki/)
+    expect(checked.stdout).toMatch(
+      new RegExp(`^${checkRowCount()} passed, 0 failed, 0 warnings in \\d+ ms — ready for Talki`, 'm'),
+    )
     // The dashboard's static files, served from the package.
     const dashboard = await fetch(`http://127.0.0.1:${adminPort}/`)
     expect(dashboard.status).toBe(200)

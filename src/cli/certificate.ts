@@ -10,6 +10,7 @@ import type { TlsOptions } from './options.js'
 export const EXPIRY_WARNING_DAYS = 14
 const DAY_MS = 24 * 60 * 60 * 1000
 const MODERN = new Set(['TLSv1.2', 'TLSv1.3'])
+const JUDGED_BELOW = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID'])
 
 export interface CertificateVerdict {
   /** `warn`: Talki would connect today, or --insecure asked not to refuse. */
@@ -60,8 +61,10 @@ export async function judgeCertificate(
       const warnings: string[] = []
       const certificate = socket.getPeerCertificate()
       if (!MODERN.has(protocol)) problems.push(`${protocol} negotiated: serve TLS 1.2 or later`)
+      // Node puts the first problem it meets in authorizationError: the date and the host name are judged
+      // below, each by name, so only a chain problem is said here.
       const chain = socket.authorizationError
-      const untrusted = chain !== null && chain !== undefined && String(chain) !== 'CERT_HAS_EXPIRED'
+      const untrusted = chain !== null && chain !== undefined && !JUDGED_BELOW.has(String(chain))
       if (untrusted) {
         problems.push(
           `the chain is not trusted (${String(chain)}): serve the full chain from a public CA, or pass the private CA with --ca FILE`,
@@ -70,14 +73,14 @@ export async function judgeCertificate(
       const until = Date.parse(certificate.valid_to)
       const from = Date.parse(certificate.valid_from)
       const days = Math.floor((until - now) / DAY_MS)
-      if (until <= now) problems.push(`it expired on ${isoDay(until)}: renew it`)
-      else if (from > now) problems.push(`it is not valid before ${isoDay(from)}`)
+      if (until <= now) problems.push(`the certificate expired on ${isoDay(until)}: renew it`)
+      else if (from > now) problems.push(`the certificate is not valid before ${isoDay(from)}`)
       else if (days < EXPIRY_WARNING_DAYS)
         warnings.push(`it expires in ${days} days (${isoDay(until)}): renew it`)
       const identity = checkServerIdentity(host, certificate as PeerCertificate)
       if (identity !== undefined) {
         problems.push(
-          `it is not for ${host} (${subjectNames(certificate)}): issue it for the host name Talki calls`,
+          `the certificate is for another host name (${subjectNames(certificate)}), not ${host}: issue it for the host name Talki calls`,
         )
       }
       if (problems.length > 0) {

@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises'
+import { DEFAULT_TOKEN_FIELD } from '../contract/defaults.js'
+import { DEFAULT_DATA_FILE } from '../mock/runtime/defaults.js'
 import { UsageError } from './io.js'
 import { TALKI_TIMEOUT_MS } from './talki.js'
 
@@ -18,8 +20,9 @@ export const COMMON_OPTIONS = {
 
 export const COMMON_HELP = `Common options:
   --url U         the endpoint (default ${DEFAULT_URL}, the mock's own address)
-  --secret S      the signing secret (else the first of TALKI_SECRET, else .secret beside DATA_FILE)
-  --field NAME    the body key that holds the user token (default: the mock's USER_TOKEN_FIELD default)
+  --secret S      the signing secret (else the first of TALKI_SECRET, else .secret beside DATA_FILE,
+                  ${DEFAULT_DATA_FILE} unless set)
+  --field NAME    the body key that holds the user token (default ${DEFAULT_TOKEN_FIELD}, as the mock's USER_TOKEN_FIELD)
   --timeout MS    per-request deadline (default ${TALKI_TIMEOUT_MS}, as Talki)
   --ca FILE       trust the certificate authority in FILE (PEM) for an https:// URL, as well as the system's
   --insecure      do not verify the endpoint's certificate (a development certificate; Talki always verifies)

@@ -6,6 +6,7 @@ import { judgeGood } from './judge.js'
 import type { TlsOptions } from './options.js'
 import { renderSidebar } from './sidebar.js'
 import { TALKI_RETRY_DELAY_MS, talkiBody, talkiHeaders } from './talki.js'
+import { plainHttpProblem } from './url-rules.js'
 
 // Plays Talki's side of Backend Connect: the body Talki builds, the headers it sends, its 5 s timeout
 // and its single retry 3 s after a failure, then the verdict an operator would see.
@@ -55,6 +56,13 @@ export async function runSend(options: SendOptions): Promise<SendResult> {
   const body = talkiBody(field, token)
   const headers = talkiHeaders(sign(secret, body))
   out.write(`POST ${url.href}\n${body}\n`)
+
+  // The same rule as check's url.https row: Talki would never call this URL, so nothing is sent.
+  const plain = plainHttpProblem(url)
+  if (plain !== undefined) {
+    out.write(`Talki would not call it: ${plain}.\n`)
+    return { exitCode: 1, outcome: 'nothing', attempts: [] }
+  }
 
   const attempts: Attempt[] = []
   for (let n = 1; n <= 2; n++) {

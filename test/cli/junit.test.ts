@@ -9,7 +9,10 @@ import { run } from '../../src/cli/main.js'
 import { correctEndpoint } from './fixtures/correct-endpoint.js'
 import { parseJunit } from './fixtures/junit-xml.js'
 import { FIXTURE_SECRET, KNOWN_TOKEN, listen, type Running } from './fixtures/listen.js'
+import { checkRowCount } from './fixtures/row-count.js'
 import { vendorNodeSample } from './fixtures/vendor-node-sample.js'
+
+const ROWS = checkRowCount()
 
 function reportOf(rows: CheckReport['rows']): CheckReport {
   const failed = rows.filter((row) => !row.pass && !row.advisory).length
@@ -130,10 +133,10 @@ describe('check --junit FILE', () => {
     const file = join(dir, 'good.xml')
     const result = await check(await serve(correctEndpoint()), ['--junit', file])
     expect(result.code).toBe(0)
-    expect(result.stdout).toContain('33 passed, 0 failed')
+    expect(result.stdout).toContain(`${ROWS} passed, 0 failed`)
     const { suite, cases } = parseJunit(await readFile(file, 'utf8'))
-    expect(suite).toMatchObject({ '@_tests': '33', '@_failures': '0' })
-    expect(cases).toHaveLength(33)
+    expect(suite).toMatchObject({ '@_tests': String(ROWS), '@_failures': '0' })
+    expect(cases).toHaveLength(ROWS)
     expect(cases.every((c) => c.failure === undefined)).toBe(true)
   })
 

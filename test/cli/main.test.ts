@@ -9,6 +9,7 @@ import { type Io, run } from '../../src/cli/main.js'
 import { resolveSecret } from '../../src/cli/options.js'
 import { correctEndpoint } from './fixtures/correct-endpoint.js'
 import { closedPort, FIXTURE_SECRET, KNOWN_TOKEN, listen, type Running } from './fixtures/listen.js'
+import { checkRowCount } from './fixtures/row-count.js'
 import { vendorNodeSample } from './fixtures/vendor-node-sample.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -170,7 +171,9 @@ describe('the binary', () => {
       cli(['check', '--url', good.url.href]),
     ])
     expect(pass.code).toBe(0)
-    expect(pass.stdout).toMatch(/33 passed, 0 failed, 0 warnings in \d+ ms — ready for Talki/)
+    expect(pass.stdout).toMatch(
+      new RegExp(`^${checkRowCount()} passed, 0 failed, 0 warnings in \\d+ ms — ready for Talki`, 'm'),
+    )
     expect(fail.code).toBe(1)
     expect(JSON.parse(fail.stdout)).toMatchObject({ ok: false, failed: 5 })
     expect(down.code).toBe(1)

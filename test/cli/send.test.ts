@@ -22,6 +22,16 @@ function options(url: URL, token: string, out: SendOptions['out']): SendOptions 
 }
 
 describe('send', () => {
+  it('fails plain http:// to a host that is not this machine, naming why, and sends nothing', async () => {
+    const { out, text } = capture()
+    const result = await runSend(options(new URL('http://api.example.com/talki/customer'), KNOWN_TOKEN, out))
+    expect(result).toStrictEqual({ exitCode: 1, outcome: 'nothing', attempts: [] })
+    expect(text()).toContain(
+      'Talki would not call it: http:// to api.example.com, which is not this machine: Talki calls HTTPS URLs only',
+    )
+    expect(text()).not.toMatch(/^attempt /m)
+  })
+
   it('shows the known user as the sidebar after one attempt', async () => {
     running = await listen(correctEndpoint())
     const { out, text } = capture()

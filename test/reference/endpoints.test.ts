@@ -6,6 +6,7 @@ import { createNodeHttpListener } from '../../src/template/node-http.js'
 import { ANSWER_HEADERS, type UserRecord } from '../../src/template/protocol.js'
 import { sign } from '../../src/template/signature.js'
 import { listen, type Running } from '../cli/fixtures/listen.js'
+import { checkRowCount } from '../cli/fixtures/row-count.js'
 import { ROOT } from '../process.js'
 import { SECOND_SECRET, TEST_SECRET } from '../support.js'
 import { exchange, type WireAnswer, type WireRequest } from './exchange.js'
@@ -219,7 +220,7 @@ for (const stack of STACKS) {
         failed: 0,
         warnings: 0,
       })
-      expect(report.rows.length).toBeGreaterThanOrEqual(22)
+      expect(report.rows).toHaveLength(checkRowCount(endpoint.url))
       expect(stderr).not.toMatch(/\n\s+at /)
       console.info(`${stack.name}: talki-endpoint check passed ${report.rows.length} rows in ${report.ms} ms`)
     }, 120_000)

@@ -3,6 +3,7 @@ import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { checkRowCount } from '../cli/fixtures/row-count.js'
 import { killAll, ROOT, sleep, startServer } from '../process.js'
 import { ALICE, TEST_SECRET } from '../support.js'
 
@@ -191,6 +192,7 @@ describe('each stack, judged by talki-endpoint check', () => {
         expect(report.rows.filter((row) => !row.pass)).toStrictEqual([])
         expect(ran.code).toBe(0)
         expect(report.ok).toBe(true)
+        expect(report.rows).toHaveLength(checkRowCount(url))
         const version = app.framework
           ? JSON.parse(await readFile(join(dir, 'node_modules', app.framework, 'package.json'), 'utf8'))
               .version

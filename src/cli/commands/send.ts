@@ -1,3 +1,4 @@
+import { DEFAULT_TOKEN_FIELD } from '../../contract/defaults.js'
 import { defineCommand } from '../command.js'
 import { UsageError } from '../io.js'
 import { COMMON_HELP, COMMON_OPTIONS, commonValues } from '../options.js'
@@ -5,15 +6,17 @@ import { COMMON_HELP, COMMON_OPTIONS, commonValues } from '../options.js'
 export default defineCommand({
   name: 'send',
   synopsis: 'send TOKEN',
-  summary: 'POST {"userToken":TOKEN} as Talki does and show what Talki would show',
+  summary: `POST {"${DEFAULT_TOKEN_FIELD}":TOKEN} as Talki does and show what Talki would show`,
   help: `Usage: talki-endpoint send TOKEN [--url U] [--secret S] [--field NAME] [--timeout MS]
                            [--ca FILE] [--insecure]
 
-Signs {"userToken":"TOKEN"} and POSTs it exactly as Talki does: Content-Type application/json,
+Signs {"${DEFAULT_TOKEN_FIELD}":"TOKEN"} (the key is --field's) and POSTs it exactly as Talki does: Content-Type application/json,
 X-Talki-Signature, a 5 s deadline, one retry 3 s after a timeout, connection error or 5xx.
 Prints each attempt, checks the answer against the contract and draws the ticket sidebar
 (no colours when NO_COLOR is set or output is not a terminal). A TLS failure (untrusted, expired
 or misnamed certificate) is named as one and not retried: waiting does not fix a certificate.
+A plain http:// URL to a host that is not this machine fails without sending: Talki calls
+HTTPS URLs only.
 
 Exit 0 when Talki would show the profile, 1 when it would show nothing or skip (or check would fail
 the answer), 2 on a usage error.

@@ -1,3 +1,4 @@
+import { DEFAULT_DATA_FILE } from '../../mock/runtime/defaults.js'
 import { defineCommand } from '../command.js'
 import { UsageError } from '../io.js'
 
@@ -8,8 +9,8 @@ export default defineCommand({
   help: `Usage: talki-endpoint serve
 
 Starts the mock endpoint (POST /talki/customer on 0.0.0.0:3000) and its admin API and dashboard
-(127.0.0.1:3001) in the working folder: users in ./data/db.json, created from the packaged seed on
-the first start, and a development secret in ./data/.secret unless TALKI_SECRET is set (send and
+(127.0.0.1:3001) in the working folder: users in ./${DEFAULT_DATA_FILE}, created from the packaged seed on
+the first start, and a development secret in .secret beside it unless TALKI_SECRET is set (send and
 check in the same folder find it). Configured by environment variables, as npm start:
 
   PORT=4000 ADMIN_PORT=off SIMULATE=slow:6000 talki-endpoint serve

@@ -4,6 +4,7 @@ import { hostname } from 'node:os'
 import { createSecureContext } from 'node:tls'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
+import { DEFAULT_TOKEN_FIELD } from '../../contract/defaults.js'
 import {
   isTlsScenarioName,
   parseSimulateText,
@@ -11,6 +12,7 @@ import {
   specName,
 } from '../simulation/scenarios.js'
 import { ConfigError } from './config-error.js'
+import { DEFAULT_DATA_FILE } from './defaults.js'
 import type { LogFormat } from './log.js'
 
 // The only file that reads process.env. Every variable is validated here; a bad value becomes a
@@ -105,7 +107,7 @@ const EnvSchema = z.object({
     .regex(/^[A-Za-z_$][A-Za-z0-9_$-]{0,63}$/, 'must be a JSON key of letters, digits, _ $ or -')
     // A parsed object's `__proto__` is its prototype, not a key: the route would read an object as the token.
     .refine((value) => value !== '__proto__', 'must not be __proto__')
-    .default('userToken'),
+    .default(DEFAULT_TOKEN_FIELD),
   TALKI_SECRET: secretList.optional(),
   ADMIN_PORT: z
     .union([z.literal('off'), integer(0, 65535)], {
@@ -114,7 +116,7 @@ const EnvSchema = z.object({
     .default(3001),
   ADMIN_HOST: host.default('127.0.0.1'),
   ADMIN_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
-  DATA_FILE: z.string().default('data/db.json'),
+  DATA_FILE: z.string().default(DEFAULT_DATA_FILE),
   DATABASE_URL: databaseUrl.optional(),
   SIMULATE: z
     .string()
