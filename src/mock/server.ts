@@ -3,9 +3,9 @@ import { createEndpointApp } from './endpoint/app.js'
 import type { Config } from './runtime/config.js'
 import { hostPort, listen, reachableUrl, SERVER_OPTIONS } from './runtime/listen.js'
 import { createLogger, type Logger } from './runtime/log.js'
+import { createMetrics } from './runtime/metrics.js'
 import { readinessOf } from './runtime/readiness.js'
 import { removeReadyFile, writeReadyFile } from './runtime/ready-file.js'
-import { createMetrics } from './runtime/metrics.js'
 import { ensureSecret } from './runtime/secret.js'
 import { logStartup } from './runtime/startup-log.js'
 import type { TlsMaterial } from './runtime/tls-server.js'
@@ -84,7 +84,7 @@ export async function createMock(config: Config, logger: Logger = createLogger('
       : createMetrics({ replica: config.replicaId, active: () => state.control.view() })
   const endpoint = createEndpointApp({
     ...config,
-    decide: state.decide,
+    decide: state,
     downtime,
     hanging,
     requestLog,
