@@ -191,7 +191,7 @@ export async function serveEndpoint(
   const shared = openMemoryState(null, options.onReopen)
   const { downtime, hanging } = shared
   const app = createEndpointApp({
-    decide: shared.decide,
+    decide: shared,
     downtime,
     hanging,
     requestLog: shared.requestLog,

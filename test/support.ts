@@ -135,7 +135,7 @@ export async function startStack(
   const shared = openMemoryState(null)
   const { downtime, hanging, requestLog } = shared
   const endpoint = createEndpointApp({
-    decide: shared.decide,
+    decide: shared,
     downtime,
     hanging,
     requestLog,

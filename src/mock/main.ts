@@ -12,6 +12,14 @@ import { StoreError } from './users/store.js'
 async function main(): Promise<void> {
   const config = loadConfig()
   const logger = await createServerLogger(config.logLevel, config.logFormat)
+  // A crash ends with its error as the last line: the logger's exit hook writes every line still waiting
+  // (runtime/log.ts), so no request line is lost, and the exit code is 1 as without the handlers.
+  const crash = (msg: string) => (error: unknown) => {
+    logger.fatal({ err: error }, msg)
+    process.exit(1)
+  }
+  process.on('uncaughtException', crash('uncaught exception'))
+  process.on('unhandledRejection', crash('unhandled rejection'))
   const mock = await createMock(config, logger)
   const urls = await mock.listen()
   const { created, file } = mock.secret

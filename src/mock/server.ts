@@ -84,7 +84,7 @@ export async function createMock(config: Config, logger: Logger = createLogger('
       : createMetrics({ replica: config.replicaId, active: () => state.control.view() })
   const endpoint = createEndpointApp({
     ...config,
-    decide: state.decide,
+    decide: state,
     downtime,
     hanging,
     requestLog,

@@ -9,7 +9,7 @@ import { type Logger, requestLineWriter } from '../runtime/log.js'
 import type { LookupFailure, RequestMetrics } from '../runtime/metrics.js'
 import { HttpRefusal } from '../runtime/refusal.js'
 import { respond } from '../runtime/respond.js'
-import type { ChosenScenario } from '../simulation/choose.js'
+import { answersWithUser, type ChosenScenario, type FirstDecision, USER_STEP } from '../simulation/choose.js'
 import type { StateEngine } from '../state/engine.js'
 import type { Findings, RequestLogStore } from '../state/request-log.js'
 import type { UserRecord } from '../users/record.js'
@@ -27,9 +27,9 @@ export interface EndpointDeps {
   logger: Logger
   /**
    * QA's failure simulation, from the state engine (src/mock/state/engine.ts); an integrator's copy leaves
-   * these out. `decide` answers at once or after one round trip, and rejects when its engine is lost.
+   * these out. `decide`'s steps answer at once or after one round trip, and reject when the engine is lost.
    */
-  decide?: StateEngine['decide']
+  decide?: Pick<StateEngine, 'decideBeforeUser' | 'decideForUser'>
   downtime?: Pick<StateEngine['downtime'], 'start' | 'isDown'>
   requestLog?: RequestLogStore
   /** GET /metrics's counts (runtime/metrics.ts); left out when nothing serves them. */
@@ -43,16 +43,62 @@ export interface EndpointDeps {
 /** The state engine could not decide (Redis lost): a temporary fault, as a failing store is. */
 const STORE_UNAVAILABLE = new HttpRefusal(503, 'store_unavailable', { 'Retry-After': '3' })
 
+/** What the lookup of one request learnt of the simulation (see `decidingStore`). */
+interface Deciding {
+  first: FirstDecision | undefined
+  /** The override or SIMULATE chose a scenario that answers alike for every user: no lookup was made. */
+  skipped: boolean
+  /** The state engine could not be reached. */
+  failed: boolean
+}
+
+/**
+ * The store the customer route looks users up in, choosing the scenario first: a request whose override
+ * or SIMULATE scenario answers alike for every user (an error, a reset…) is not looked up at all. The
+ * route reaches `find` in the same synchronous run as its call (the mock's verifier is synchronous), so the
+ * request is handed over in `current`; a `find` without one (never, today) looks up as usual.
+ */
+function decidingStore(deps: EndpointDeps, random: () => number) {
+  const state = { current: undefined as Deciding | undefined }
+  const decide = deps.decide
+  const afterFirst = (request: Deciding, token: string, first: FirstDecision) => {
+    request.first = first
+    if (first !== USER_STEP && !answersWithUser(first.scenario)) {
+      request.skipped = true
+      return undefined
+    }
+    return deps.store.find(token)
+  }
+  const store: Pick<UserStore, 'find'> = {
+    find(token) {
+      const request = state.current
+      state.current = undefined
+      if (request === undefined || decide === undefined) return deps.store.find(token)
+      const first = decide.decideBeforeUser({ token, now: Date.now(), random })
+      if (!(first instanceof Promise)) return afterFirst(request, token, first)
+      return first.then(
+        (decided) => afterFirst(request, token, decided),
+        () => {
+          request.failed = true
+          return undefined
+        },
+      )
+    },
+  }
+  return { store, state }
+}
+
 /** Talki's POST: size → encoding → the customer route → the simulation → the answer, logged once. */
 function createCustomerHandler(deps: EndpointDeps) {
+  const random = deps.random ?? Math.random
+  const deciding = decidingStore(deps, random)
   const answerCustomerRequest = createCustomerRoute({
     verify: (body, header) => verifySignature(body, header, deps.secrets),
-    store: deps.store,
+    store: deciding.store,
     tokenField: deps.tokenField,
     lookupTimeoutMs: deps.lookupTimeoutMs,
   })
   const hanging = deps.hanging ?? new Set<Socket>()
-  const random = deps.random ?? Math.random
   const downtime = deps.downtime ?? { start: () => {} }
   const logRequest = requestLineWriter(deps.logger)
   const metrics = deps.metrics
@@ -106,14 +152,19 @@ function createCustomerHandler(deps: EndpointDeps) {
     bodyBytes = rawBody.byteLength
 
     const signature = req.headers['x-talki-signature']
-    outcome = await answerCustomerRequest({
+    const request: Deciding = { first: undefined, skipped: false, failed: false }
+    deciding.state.current = request
+    const answering = answerCustomerRequest({
       rawBody,
       signature,
       contentEncoding: req.headers['content-encoding'],
     })
+    deciding.state.current = undefined
+    outcome = await answering
+    if (request.failed) throw STORE_UNAVAILABLE
 
     // The route looked the user up once the signature and body passed: a 503 then is the lookup failing.
-    if (metrics && outcome.token !== undefined) {
+    if (metrics && outcome.token !== undefined && !request.skipped) {
       metrics.lookup(outcome.status === 503 ? (outcome.body as { error: LookupFailure }).error : undefined)
     }
     if (deps.requestLog && outcome.token === undefined && outcome.verdict !== null) {
@@ -122,17 +173,22 @@ function createCustomerHandler(deps: EndpointDeps) {
         findings = findSignatureClues(rawBody, signature, deps.secrets)
       }
     }
-    // Scenarios apply only to requests that passed the signature and body steps.
-    if (deps.decide && outcome.token !== undefined && outcome.status !== 503) {
-      let decision = deps.decide({ token: outcome.token, user: outcome.user, now: Date.now(), random })
-      if (decision instanceof Promise) {
-        try {
-          decision = await decision
-        } catch {
-          throw STORE_UNAVAILABLE
+    // Scenarios apply only to requests that passed the signature and body steps, and whose lookup (if
+    // one was needed) did not fail.
+    if (deps.decide && request.first !== undefined && outcome.status !== 503) {
+      if (request.first !== USER_STEP) scenario = request.first.scenario
+      else {
+        const token = outcome.token as string
+        let decision = deps.decide.decideForUser({ token, user: outcome.user, now: Date.now(), random })
+        if (decision instanceof Promise) {
+          try {
+            decision = await decision
+          } catch {
+            throw STORE_UNAVAILABLE
+          }
         }
+        scenario = decision?.scenario ?? null
       }
-      scenario = decision?.scenario ?? null
     }
     performScenario(scenario, outcome, res, { downtime, hanging, random, startedAt })
   }

@@ -89,8 +89,25 @@ export interface DecideInput {
   random: () => number
 }
 
+/** What the chooser needs before the user is looked up: the override and SIMULATE do not read the user. */
+export type BeforeUserInput = Omit<DecideInput, 'user'>
+
+/** chooseBeforeUser's answer when neither the override nor SIMULATE decides: the user's own scenario does. */
+export const USER_STEP = Symbol('userStep')
+export type FirstDecision = Exclude<Decision, null> | typeof USER_STEP
+
 export function chooseScenario(input: DecideInput, state: SimulationState): Decision {
-  const { token, user, now } = input
+  const first = chooseBeforeUser(input, state)
+  return first === USER_STEP ? chooseForUser(input, state) : first
+}
+
+/**
+ * The override's or SIMULATE's scenario, chosen before the user is looked up (their order: the override,
+ * then SIMULATE, then the user's own); USER_STEP when neither applies. Whatever it changes (a count, a
+ * sequence's position, the random draw of a probability) is done once: chooseForUser only goes on.
+ */
+export function chooseBeforeUser(input: BeforeUserInput, state: SimulationState): FirstDecision {
+  const { token, now } = input
   const override = state.override
   // A global `down` is acted on when it is set, a TLS fault at each new connection, not per request:
   // neither is a scenario here. They take no probability, so no random number is drawn for them.
@@ -111,6 +128,12 @@ export function chooseScenario(input: DecideInput, state: SimulationState): Deci
   if (startup !== null && !actsOnConnections(startup)) {
     return { scenario: resolve(state, startup, 'startup', 0, token, now), source: 'startup' }
   }
+  return USER_STEP
+}
+
+/** The user's own scenario, after chooseBeforeUser answered USER_STEP. */
+export function chooseForUser(input: DecideInput, state: SimulationState): Decision {
+  const { token, user, now } = input
   if (user !== undefined) {
     const simulation = userSimulation(user)
     if (simulation !== null) {
@@ -118,6 +141,15 @@ export function chooseScenario(input: DecideInput, state: SimulationState): Deci
     }
   }
   return null
+}
+
+/**
+ * Whether the answer is the stored user's (the profile, or 404 when there is none): `ok`, `slow`,
+ * `malformed`, `wrong_shape`. The others answer alike for every user, so their request needs no lookup.
+ */
+export function answersWithUser(scenario: ChosenScenario): boolean {
+  const name = scenario.scenario
+  return name === 'ok' || name === 'slow' || name === 'malformed' || name === 'wrong_shape'
 }
 
 /**

@@ -1,6 +1,12 @@
 import type { Socket } from 'node:net'
 import type { Engine, StateEngineId } from '../runtime/engine.js'
-import type { DecideInput, Decision, SimulationState } from '../simulation/choose.js'
+import type {
+  BeforeUserInput,
+  DecideInput,
+  Decision,
+  FirstDecision,
+  SimulationState,
+} from '../simulation/choose.js'
 import type { SimulationControl } from './control.js'
 import type { Downtime } from './downtime.js'
 import type { RequestLogStore } from './request-log.js'
@@ -14,6 +20,13 @@ export interface StateEngine {
   readonly engine: Engine<StateEngineId>
   /** Picks the scenario for one request: at once, or after one round trip to a shared engine. */
   decide(input: DecideInput): Decision | Promise<Decision>
+  /**
+   * `decide` in two steps, so that a request whose answer does not depend on the user is not looked up:
+   * the override's or SIMULATE's scenario, or USER_STEP (src/mock/simulation/choose.ts)…
+   */
+  decideBeforeUser(input: BeforeUserInput): FirstDecision | Promise<FirstDecision>
+  /** …then, after USER_STEP only, the user's own scenario. */
+  decideForUser(input: DecideInput): Decision | Promise<Decision>
   /** What the admin API does to the simulation. */
   control: SimulationControl
   downtime: Pick<Downtime, 'start' | 'end' | 'isDown' | 'attach' | 'cancel'>

@@ -1,5 +1,7 @@
 import type { Socket } from 'node:net'
 import {
+  chooseBeforeUser,
+  chooseForUser,
   chooseScenario,
   clearDownOverride,
   createSimulationState,
@@ -33,6 +35,8 @@ export function openMemoryState(startup: Simulation | null, onReopen?: () => voi
     engine: { id: 'memory', label: 'in memory (this process)', where: undefined },
     simulation,
     decide: (input) => chooseScenario(input, simulation),
+    decideBeforeUser: (input) => chooseBeforeUser(input, simulation),
+    decideForUser: (input) => chooseForUser(input, simulation),
     control: localControl(simulation, downtime, requestLog),
     downtime,
     requestLog,

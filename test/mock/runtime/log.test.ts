@@ -190,10 +190,16 @@ describe('requestLineWriter', () => {
 })
 
 describe('the server at LOG_LEVEL=info', () => {
-  it('has written a request line for every answered request when SIGTERM has stopped it', async () => {
+  /**
+   * Starts the server (`preload`: a module node imports first), answers 200 requests, 20 at a time, then
+   * sends `signal` right after the last answer, while its lines wait for the batch's coalescing window.
+   */
+  async function answerThenSignal(signal: NodeJS.Signals, preload?: string) {
     const dir = mkdtempSync(join(tmpdir(), 'talki-log-server-'))
     const port = await freePort()
-    const child = spawn(TSX, [join(ROOT, 'src', 'mock', 'main.ts')], {
+    // node itself, not tsx's CLI, so that the signal reaches the server and not a wrapper process.
+    const flags = ['--import', 'tsx', ...(preload === undefined ? [] : ['--import', preload])]
+    const child = spawn(process.execPath, [...flags, join(ROOT, 'src', 'mock', 'main.ts')], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
@@ -215,8 +221,6 @@ describe('the server at LOG_LEVEL=info', () => {
       const deadline = Date.now() + 30_000
       while (!stdout.includes('endpoint listening') && Date.now() < deadline) await sleep(20)
       expect(stdout).toContain('endpoint listening')
-      // 200 answered requests, 20 at a time; SIGTERM right after the last answer, while its lines wait
-      // for the batch's coalescing window.
       const { body, signature } = signedRequest('usr_abc123')
       const statuses: number[] = []
       for (let round = 0; round < 10; round++) {
@@ -235,18 +239,42 @@ describe('the server at LOG_LEVEL=info', () => {
         statuses.push(...answers)
       }
       expect(statuses.filter((status) => status === 200)).toHaveLength(200)
-      child.kill('SIGTERM')
-      expect(await exited).toBe(0)
-      const requestLines = stdout
+      child.kill(signal)
+      const code = await exited
+      const lines = stdout
         .split('\n')
         .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as { msg: string; status?: number; token?: string })
-        .filter((line) => line.msg === 'request')
-      expect(requestLines).toHaveLength(200)
-      expect(requestLines.every((line) => line.status === 200 && line.token === 'usr_abc123')).toBe(true)
-      expect(stdout.trimEnd().split('\n').at(-1)).toContain('"msg":"stopped"')
+        .map(
+          (line) =>
+            JSON.parse(line) as { msg: string; status?: number; token?: string; err?: { message?: string } },
+        )
+      return { code, lines, requestLines: lines.filter((line) => line.msg === 'request') }
     } finally {
       child.kill('SIGKILL')
     }
+  }
+
+  it('has written a request line for every answered request when SIGTERM has stopped it', async () => {
+    const { code, lines, requestLines } = await answerThenSignal('SIGTERM')
+    expect(code).toBe(0)
+    expect(requestLines).toHaveLength(200)
+    expect(requestLines.every((line) => line.status === 200 && line.token === 'usr_abc123')).toBe(true)
+    expect(lines.at(-1)?.msg).toBe('stopped')
+  }, 60_000)
+
+  it('has written a request line for every answered request, then the error, when an uncaught exception has crashed it', async () => {
+    // The fixture throws from a SIGUSR2 listener: an exception nothing catches, in the running server.
+    const { code, lines, requestLines } = await answerThenSignal(
+      'SIGUSR2',
+      join(ROOT, 'test', 'fixtures', 'crash-on-sigusr2.mjs'),
+    )
+    expect(code).toBe(1)
+    expect(requestLines).toHaveLength(200)
+    expect(requestLines.every((line) => line.status === 200 && line.token === 'usr_abc123')).toBe(true)
+    expect(lines.at(-1)).toMatchObject({
+      level: 60,
+      msg: 'uncaught exception',
+      err: { message: 'crash on purpose (test fixture)' },
+    })
   }, 60_000)
 })

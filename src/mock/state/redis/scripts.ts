@@ -34,9 +34,11 @@ return g
 `)
 
 /**
- * One use of a counted override. KEYS: override. ARGV: its generation, channel, notice. Returns the
- * uses left, or -1 when none was left (or another override replaced it): the request goes on without it.
- * The last use deletes the override and tells every replica.
+ * One use of a counted override, and with it the next step of its sequence: one round trip. KEYS:
+ * override, then the token's cursor when the override is a sequence. ARGV: its generation, channel,
+ * notice, the sequence's windowMs or ''. Returns -1 when no use was left (or another override replaced
+ * it: the request goes on without it), else the sequence's position (1 for the first request, as STEP)
+ * or 0 without a sequence. The last use deletes the override and tells every replica.
  */
 export const CONSUME = script(`
 if redis.call('HGET', KEYS[1], 'generation') ~= ARGV[1] then return -1 end
@@ -47,7 +49,10 @@ if left == 0 then
   redis.call('DEL', KEYS[1])
   redis.call('PUBLISH', ARGV[2], ARGV[3])
 end
-return left
+if ARGV[4] == '' then return 0 end
+local n = redis.call('INCR', KEYS[2])
+if tonumber(ARGV[4]) > 0 then redis.call('PEXPIRE', KEYS[2], ARGV[4]) else redis.call('DEL', KEYS[2]) end
+return n
 `)
 
 /**

@@ -4,15 +4,18 @@ import { maskUrl } from '../../runtime/mask-url.js'
 import { StoreUnavailable, within } from '../../runtime/readiness.js'
 import {
   asSequence,
+  type BeforeUserInput,
   type ChosenScenario,
   clearDownOverride,
   createSimulationState,
   cursorKey,
   type DecideInput,
   type Decision,
+  type FirstDecision,
   type Override,
   type SimulationState,
   type Source,
+  USER_STEP,
   userSimulation,
 } from '../../simulation/choose.js'
 import { actsOnConnections, isDown, type Simulation } from '../../simulation/scenarios.js'
@@ -164,33 +167,56 @@ export async function openRedisState(options: {
     })
   }
 
-  const withoutOverride = (input: DecideInput): Decision | Promise<Decision> => {
+  const startupStep = (input: BeforeUserInput): FirstDecision | Promise<FirstDecision> => {
     const startup = local.startup
     if (startup !== null && !actsOnConnections(startup)) return step(startup, 'startup', 0, input.token)
+    return USER_STEP
+  }
+
+  const decideForUser = (input: DecideInput): Decision | Promise<Decision> => {
     const simulation = input.user === undefined ? null : userSimulation(input.user)
     return simulation === null ? null : step(simulation, 'user', 0, input.token)
   }
 
-  const decide = (input: DecideInput): Decision | Promise<Decision> => {
+  // One script call at most: CONSUME also steps the override's sequence when it has one.
+  const decideBeforeUser = (input: BeforeUserInput): FirstDecision | Promise<FirstDecision> => {
     const override = local.override
-    if (override === null || actsOnConnections(override.simulation)) return withoutOverride(input)
+    if (override === null || actsOnConnections(override.simulation)) return startupStep(input)
     if (override.probability !== undefined && input.random() >= override.probability) {
-      return withoutOverride(input)
+      return startupStep(input)
     }
     if (override.remaining === null)
       return step(override.simulation, 'override', override.generation, input.token)
     if (!commands.isReady) return Promise.reject(new StoreUnavailable('redis'))
+    const sequence = asSequence(override.simulation)
+    const cursor =
+      sequence === null
+        ? []
+        : [keys.cursor + cursorKey('override', override.generation, sequence.windowMs, input.token)]
     return ask(
       run(
         commands,
         CONSUME,
-        [keys.override],
-        [String(override.generation), keys.events, notice({ type: 'override' })],
+        [keys.override, ...cursor],
+        [
+          String(override.generation),
+          keys.events,
+          notice({ type: 'override' }),
+          sequence === null ? '' : String(sequence.windowMs),
+        ],
       ),
-    ).then((left) => {
-      if (Number(left) < 0) return withoutOverride(input)
-      return step(override.simulation, 'override', override.generation, input.token)
+    ).then((n) => {
+      if (Number(n) < 0) return startupStep(input)
+      if (sequence === null) return { scenario: override.simulation as ChosenScenario, source: 'override' }
+      const index = Math.min(Number(n) - 1, sequence.sequence.length - 1)
+      return { scenario: sequence.sequence[index] ?? OK, source: 'override' }
     })
+  }
+
+  const decide = (input: DecideInput): Decision | Promise<Decision> => {
+    const first = decideBeforeUser(input)
+    if (first instanceof Promise) return first.then((d) => (d === USER_STEP ? decideForUser(input) : d))
+    return first === USER_STEP ? decideForUser(input) : first
   }
 
   const shown = (): SimulationView => ({ ...local, downUntil: localDowntime.until })
@@ -258,6 +284,8 @@ export async function openRedisState(options: {
       where: `${maskUrl(options.url)} (prefix ${prefix}, replica ${replica})`,
     },
     decide,
+    decideBeforeUser,
+    decideForUser,
     control,
     downtime,
     requestLog,
