@@ -6,8 +6,8 @@ import { createAdminApp } from '../../../src/mock/admin/app.js'
 import { buildOpenApiDocument } from '../../../src/mock/admin/openapi.js'
 import { ADMIN_ERRORS } from '../../../src/mock/admin/refusal.js'
 import { SEED_FILE } from '../../../src/mock/runtime/config.js'
-import { openMemoryState } from '../../../src/mock/state/memory.js'
 import { createMetrics } from '../../../src/mock/runtime/metrics.js'
+import { openMemoryState } from '../../../src/mock/state/memory.js'
 import { type CheckedApp, checkedApp } from '../../contract.js'
 import { capturedLogger, localReadiness, memoryStore } from '../../support.js'
 
@@ -23,6 +23,7 @@ const OPERATIONS = [
   'get /healthz',
   'get /readyz',
   'get /api/engines',
+  'get /api/timing',
   'get /api/scenarios',
   'get /api/simulation',
   'put /api/simulation',
