@@ -16,6 +16,7 @@ export default mergeConfig(
         'test/package.test.ts',
         'test/cli/main.test.ts',
         'test/mock/main.test.ts',
+        'test/mock/demo.test.ts',
         'test/mock/runtime/log.test.ts',
         'test/mock/dashboard/dashboard.browser.test.ts',
         'test/mock/users/postgres-users.test.ts',

@@ -2,7 +2,8 @@
 // `npm run demo`: the mock with TALKI_TIMING=demo (Talki's 5 s timeout and 3 s retry delay scaled down, so a
 // slow or down endpoint leaves no dead air on a video), its data in data/demo.json (created from
 // data/seed.json on first start), and a short numbered script of what to do, printed once the ports listen
-// (READY_FILE gives their real URLs). The server itself is dist/mock/main.js; Ctrl-C stops it.
+// (READY_FILE gives their real URLs). The server itself is dist/mock/main.js (or the entry given as the one
+// argument: test/mock/demo.test.ts runs its own build); Ctrl-C stops it.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -15,7 +16,8 @@ const readyDir = mkdtempSync(join(tmpdir(), 'talki-demo-'))
 const readyFile = join(readyDir, 'ready.json')
 const env = { ...process.env, TALKI_TIMING: 'demo', DATA_FILE: dataFile, READY_FILE: readyFile }
 
-const server = spawn(process.execPath, [join(root, 'dist/mock/main.js')], {
+const entry = process.argv[2] ?? join(root, 'dist/mock/main.js')
+const server = spawn(process.execPath, [entry], {
   cwd: process.cwd(),
   env,
   stdio: 'inherit',
