@@ -290,6 +290,7 @@ describe('loadConfig', () => {
 describe('loadExampleConfig', () => {
   it('serves on port 5055 by default, with the server defaults for the rest', () => {
     expect(loadExampleConfig({})).toStrictEqual({
+      tls: undefined,
       port: 5055,
       host: '0.0.0.0',
       endpointPath: '/talki/customer',
