@@ -2,7 +2,8 @@ import { defineConfig, mergeConfig } from 'vitest/config'
 import base from './vitest.config.js'
 
 // `npm run test:quick`: the unit and in-process tests only. Left out: the engines (PostgreSQL, Redis), the
-// browser (Chromium), and the suites that build or start child processes (the whole suite is `npm test`).
+// browser (Chromium), the suites that build, install or start child processes (Python, Go, npm pack), and
+// the ones that wait out Talki's real 5 s (test/cli/check-timing.test.ts); the whole suite is `npm test`.
 export default mergeConfig(
   base,
   defineConfig({
@@ -15,7 +16,11 @@ export default mergeConfig(
         'test/fresh-clone.test.ts',
         'test/package.test.ts',
         'test/cli/main.test.ts',
+        'test/cli/check-timing.test.ts',
+        'test/template/package-stacks.test.ts',
+        'test/reference/**',
         'test/mock/main.test.ts',
+        'test/mock/demo.test.ts',
         'test/mock/runtime/log.test.ts',
         'test/mock/dashboard/dashboard.browser.test.ts',
         'test/mock/users/postgres-users.test.ts',

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { DEFAULT_TOKEN_FIELD } from '../contract/defaults.js'
+import { TALKI_TIMING_NAMES, type TalkiTiming, talkiTimingNamed } from '../contract/talki-timing.js'
 import { DEFAULT_DATA_FILE } from '../mock/runtime/defaults.js'
 import { UsageError } from './io.js'
 import { TALKI_TIMEOUT_MS } from './talki.js'
@@ -56,6 +57,17 @@ export async function serverDefaults(): Promise<{
   const { loadConfig } = await import('../mock/runtime/config.js')
   const { tokenField, dataFile, port, endpointPath } = loadConfig({})
   return { tokenField, dataFile, url: `http://127.0.0.1:${port}${endpointPath}` }
+}
+
+/** The Talki timing `send` plays: TALKI_TIMING=demo scales Talki's timeout and retry delay down (docs/demos.md). */
+export function talkiTimingOf(env: NodeJS.ProcessEnv): TalkiTiming {
+  const timing = talkiTimingNamed(env.TALKI_TIMING)
+  if (timing === undefined) {
+    throw new UsageError(
+      `TALKI_TIMING must be one of ${TALKI_TIMING_NAMES.join(', ')}, not "${env.TALKI_TIMING}"`,
+    )
+  }
+  return timing
 }
 
 /** The options shared by send and check, validated: a bad one is a usage error. */

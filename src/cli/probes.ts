@@ -156,7 +156,7 @@ export interface ProbeContext {
   profile: () => Profile | undefined
 }
 
-export function buildProbes({ url, secret, field, token, profile }: ProbeContext): Probe[] {
+export function buildProbes({ url, field, token, profile }: ProbeContext): Probe[] {
   const goodBody = talkiBody(field, token)
   const key = JSON.stringify(field)
   const value = JSON.stringify(token)

@@ -1,11 +1,12 @@
 import type { Profile } from '../contract/profile.js'
+import { describeTalkiTiming, TALKI_TIMINGS, type TalkiTiming } from '../contract/talki-timing.js'
 import { sign } from '../template/signature.js'
 import { bodyPreview, type HttpAnswer, NetworkError, post } from './http.js'
 import type { Output } from './io.js'
 import { judgeGood } from './judge.js'
 import type { TlsOptions } from './options.js'
 import { renderSidebar } from './sidebar.js'
-import { TALKI_RETRY_DELAY_MS, talkiBody, talkiHeaders } from './talki.js'
+import { talkiBody, talkiHeaders } from './talki.js'
 import { plainHttpProblem } from './url-rules.js'
 
 // Plays Talki's side of Backend Connect: the body Talki builds, the headers it sends, its 5 s timeout
@@ -24,6 +25,9 @@ export interface SendOptions {
   tls?: TlsOptions
   out: Output
   color: boolean
+  /** Talki's timing (TALKI_TIMING): its retry delay, and a line saying so when it is not Talki's own. */
+  timing?: TalkiTiming
+  /** Overrides the timing's retry delay (tests). */
   retryDelayMs?: number
   sleep?: (ms: number) => Promise<void>
 }
@@ -51,10 +55,18 @@ function retryable(attempt: Attempt): boolean {
 /** Sends the request as Talki does and prints every attempt, the contract verdict and the sidebar. */
 export async function runSend(options: SendOptions): Promise<SendResult> {
   const { url, secret, token, field, timeoutMs, out, color, tls = {} } = options
-  const retryDelayMs = options.retryDelayMs ?? TALKI_RETRY_DELAY_MS
+  const timing = options.timing ?? TALKI_TIMINGS.real
+  const retryDelayMs = options.retryDelayMs ?? timing.retryDelayMs
   const sleep = options.sleep ?? defaultSleep
   const body = talkiBody(field, token)
   const headers = talkiHeaders(sign(secret, body))
+  if (timing.timing !== 'real') {
+    const real = TALKI_TIMINGS.real
+    out.write(
+      `TALKI_TIMING=${timing.timing}: ${describeTalkiTiming({ ...timing, timeoutMs })} ` +
+        `(Talki's own: ${describeTalkiTiming(real)})\n`,
+    )
+  }
   out.write(`POST ${url.href}\n${body}\n`)
 
   // The same rule as check's url.https row: Talki would never call this URL, so nothing is sent.

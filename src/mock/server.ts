@@ -171,6 +171,7 @@ export async function createMock(config: Config, logger: Logger = createLogger('
           ? { source: 'file', file, created: created !== undefined }
           : { source: 'TALKI_SECRET', count: secrets.length },
         ...(tls ? { tls: describeTls(config, tls.material) } : {}),
+        talkiTiming: config.talkiTiming,
       })
       const ready = { endpoint: urls.endpoint, admin: urls.admin ?? null }
       if (config.readyFile) await writeReadyFile(config.readyFile, ready)

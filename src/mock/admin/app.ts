@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import helmet from 'helmet'
+import { TALKI_TIMINGS, type TalkiTiming } from '../../contract/talki-timing.js'
 import type { Logger } from '../runtime/log.js'
 import { METRICS_CONTENT_TYPE, type Metrics } from '../runtime/metrics.js'
 import { failingEngines, type Readiness, StoreUnavailable } from '../runtime/readiness.js'
@@ -21,6 +22,8 @@ export type AdminDeps = ApiDeps & {
   endpointPort?: number
   /** What GET /metrics serves; without it (METRICS=off) the path is not found. */
   metrics?: Pick<Metrics, 'render'>
+  /** GET /api/timing (TALKI_TIMING); Talki's own when not given. */
+  talkiTiming?: TalkiTiming
 }
 
 // Resolves to src/mock/dashboard/ from src/mock/admin (tsx) and from dist/mock/admin (built) alike: no copy step.
@@ -92,6 +95,10 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   })
   app.get('/api/engines', (_req, res) => {
     res.json(readiness.engines)
+  })
+  const talkiTiming = deps.talkiTiming ?? TALKI_TIMINGS.real
+  app.get('/api/timing', (_req, res) => {
+    res.json(talkiTiming)
   })
   app.use('/api', () => {
     throw new Refusal('not_found')

@@ -6,6 +6,7 @@ import {
   UserTokenSchema,
 } from '../../contract/profile.js'
 import { SIGNATURE_GRAMMAR } from '../../template/protocol.js'
+import { TalkiTimingSchema } from '../runtime/config.js'
 import { EnginesSchema, ReadySchema } from '../runtime/readiness.js'
 import {
   FilledOverrideSchema,
@@ -68,6 +69,7 @@ function componentSchemas(tokenField: string) {
     Health: z.object({ ok: z.literal(true) }),
     Ready: ReadySchema,
     Engines: EnginesSchema,
+    TalkiTiming: TalkiTimingSchema,
   } satisfies Record<string, z.ZodType>
 }
 type ComponentName = keyof ReturnType<typeof componentSchemas>
@@ -330,6 +332,11 @@ export function buildOpenApiDocument(options: {
         '/api/engines': {
           get: adminOperation('Where the users and the simulation state live, and this replica’s id', {
             '200': answer('The engines in use', 'Engines'),
+          }),
+        },
+        '/api/timing': {
+          get: adminOperation('Talki’s timeout and retry delay the dashboard plays (TALKI_TIMING)', {
+            '200': answer('real: Talki’s own 5 s and 3 s; demo: scaled down for a demo', 'TalkiTiming'),
           }),
         },
         '/api/scenarios': {

@@ -2,6 +2,7 @@
 // "Try it": copyable commands that call the endpoint for the selected user as Talki does. The dashboard
 // never sees the secret: the curl computes the signature in the user's shell from data/.secret.
 import { byId, h, replace } from './dom.js'
+import { talkiPause, talkiTiming, talkiWait } from './model.js'
 import { selection } from './users.js'
 
 /** @param {{ path: string, field: string }} endpoint where the endpoint listens and its token field */
@@ -30,6 +31,8 @@ function renderCommands(endpoint) {
   const token = shellQuote(user.userToken)
   const urlFlag = defaultUrl ? '' : ` --url ${url}`
   const fieldFlag = endpoint.field === 'userToken' ? '' : ` --field ${shellQuote(endpoint.field)}`
+  // The CLI plays the same timing as this page only when told: TALKI_TIMING is not the server's to pass on.
+  const timing = talkiTiming().timing === 'real' ? '' : `TALKI_TIMING=${talkiTiming().timing} `
   const body = JSON.stringify({ [endpoint.field]: user.userToken })
   const curl =
     `BODY='${body.replaceAll("'", "'\\''")}'; ` +
@@ -39,10 +42,13 @@ function renderCommands(endpoint) {
   replace(
     el,
     commandBlock(
-      'Play Talki (5 s timeout, one retry after 3 s)',
-      `talki-endpoint send ${token}${urlFlag}${fieldFlag}`,
+      `Play Talki (${talkiWait()} timeout, one retry after ${talkiPause()})`,
+      `${timing}talki-endpoint send ${token}${urlFlag}${fieldFlag}`,
     ),
-    commandBlock('The same from the project folder', `npm run cli -- send ${token}${urlFlag}${fieldFlag}`),
+    commandBlock(
+      'The same from the project folder',
+      `${timing}npm run cli -- send ${token}${urlFlag}${fieldFlag}`,
+    ),
     commandBlock('Signed curl (signature computed in your shell)', curl),
   )
 }

@@ -8,6 +8,7 @@ import { startCommands } from './commands.js'
 import { byId } from './dom.js'
 import { startEditor } from './editor.js'
 import { startEngines } from './engines.js'
+import { setTalkiTiming, talkiPause, talkiWait } from './model.js'
 import { clearShown, startRequestLog } from './request-log.js'
 import { refreshSimulation, startScenarios } from './scenarios.js'
 import { startSidebar } from './sidebar.js'
@@ -26,12 +27,25 @@ async function readEndpoint() {
   return endpoint
 }
 
+/** Talki's timeout and retry delay this server plays (TALKI_TIMING), read before anything shows time. */
+async function readTalkiTiming() {
+  const res = await request('GET', '/api/timing')
+  if (!res.ok) return
+  setTalkiTiming(res.data)
+  byId('talki-budget', HTMLElement).textContent = talkiWait()
+  if (res.data.timing === 'real') return
+  const line = byId('talki-timing', HTMLElement)
+  line.textContent = `TALKI_TIMING=${res.data.timing}: Talki's timeout is ${talkiWait()} and its retry comes after ${talkiPause()} (Talki's own: 5 s and 3 s)`
+  line.hidden = false
+}
+
 async function start() {
   // The first call asks for the token if the server needs one; the rest then go through.
   const scenarios = await request('GET', '/api/scenarios')
   if (!scenarios.ok) throw new Error(`GET /api/scenarios answered ${scenarios.status}`)
   const catalogue = scenarios.data
   const endpoint = await readEndpoint()
+  await readTalkiTiming()
 
   startScenarios(catalogue)
   startSidebar(catalogue)

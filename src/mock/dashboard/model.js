@@ -2,11 +2,34 @@
 // "What Talki would do": pure functions, no DOM, importable by Node (test/mock/dashboard/model.test.ts).
 // Talki waits 5 s for an answer; a refused or reset connection, no answer within 5 s, or a 5xx is
 // "down" and is retried once, 3 s after the attempt ended; a 4xx or a 200 is an answer. A Refresh by
-// the operator is one more fetch (README, "Decisions where the spec is silent"). Defaults are never
-// written here: a spec is filled from the catalogue the server answers at GET /api/scenarios.
+// the operator is one more fetch (docs/decisions.md). Defaults are never written here: a spec is filled
+// from the catalogue the server answers at GET /api/scenarios. The 5 s and 3 s are the server's
+// (GET /api/timing): TALKI_TIMING=demo scales them down, and every sentence below names the ones in force.
 
-export const TALKI_TIMEOUT_MS = 5000
-const TALKI_RETRY_MS = 3000
+/** @typedef {{ timing: string, timeoutMs: number, retryDelayMs: number }} TalkiTiming */
+
+/** Talki's own until the page reads the server's at start; fixed from then on, like the engines. */
+let talki = /** @type {TalkiTiming} */ ({ timing: 'real', timeoutMs: 5000, retryDelayMs: 3000 })
+
+/** Called once at start with GET /api/timing's answer. @param {TalkiTiming} timing */
+export function setTalkiTiming(timing) {
+  talki = timing
+}
+
+/** The timing in force. */
+export function talkiTiming() {
+  return talki
+}
+
+/** `5 s`, `1.5 s`: Talki's deadline in words. */
+export function talkiWait() {
+  return `${talki.timeoutMs / 1000} s`
+}
+
+/** `3 s`, `1 s`: Talki's pause before its retry in words. */
+export function talkiPause() {
+  return `${talki.retryDelayMs / 1000} s`
+}
 
 /**
  * @typedef {{ name: string, type: string, minimum?: number, maximum?: number, default?: unknown, values?: unknown[], description?: string }} Parameter
@@ -165,7 +188,7 @@ export function meet(s, jitter = 'late') {
       return { down: false, status: 200, tookMs: 0, text: '200', sees: 'profile' }
     case 'slow': {
       const delay = Math.max(0, s.delayMs + (jitter === 'late' ? s.jitterMs : -s.jitterMs))
-      if (delay <= TALKI_TIMEOUT_MS) {
+      if (delay <= talki.timeoutMs) {
         return {
           down: false,
           status: 200,
@@ -177,8 +200,8 @@ export function meet(s, jitter = 'late') {
       return {
         down: true,
         status: null,
-        tookMs: TALKI_TIMEOUT_MS,
-        text: `no answer within 5 s (${latency(delay)})`,
+        tookMs: talki.timeoutMs,
+        text: `no answer within ${talkiWait()} (${latency(delay)})`,
         sees: 'nothing',
       }
     }
@@ -191,12 +214,12 @@ export function meet(s, jitter = 'late') {
     case 'reset':
       return { down: true, status: null, tookMs: 0, text: 'connection reset', sees: 'nothing' }
     case 'hang':
-      if (s.maxMs >= TALKI_TIMEOUT_MS) {
+      if (s.maxMs >= talki.timeoutMs) {
         return {
           down: true,
           status: null,
-          tookMs: TALKI_TIMEOUT_MS,
-          text: 'no answer within 5 s',
+          tookMs: talki.timeoutMs,
+          text: `no answer within ${talkiWait()}`,
           sees: 'nothing',
         }
       }
@@ -224,12 +247,12 @@ export function meet(s, jitter = 'late') {
     case 'tls_untrusted':
       return tlsRefused('the certificate comes from an unknown CA')
     case 'tls_hang':
-      if (s.maxMs >= TALKI_TIMEOUT_MS) {
+      if (s.maxMs >= talki.timeoutMs) {
         return {
           down: true,
           status: null,
-          tookMs: TALKI_TIMEOUT_MS,
-          text: 'no TLS handshake within 5 s',
+          tookMs: talki.timeoutMs,
+          text: `no TLS handshake within ${talkiWait()}`,
           sees: 'nothing',
         }
       }
@@ -302,7 +325,7 @@ export function talkiFetch(spec, timing = {}) {
 
   const first = request('first', 0)
   const tries = [first]
-  if (first.meets.down) tries.push(request('retry', first.endsAtMs + TALKI_RETRY_MS))
+  if (first.meets.down) tries.push(request('retry', first.endsAtMs + talki.retryDelayMs))
   const last = /** @type {Try} */ (tries.at(-1))
   const sees = last.meets.down ? 'nothing' : last.meets.sees
   /** @type {Sees | null} */
@@ -328,7 +351,10 @@ function verdictOf(fetch) {
     const m = first.meets
     if (m.sees === 'profile') {
       return m.tookMs > 0
-        ? { tone: 'warn', text: `Talki would show this after ${latency(m.tookMs)}, inside its 5 s` }
+        ? {
+            tone: 'warn',
+            text: `Talki would show this after ${latency(m.tookMs)}, inside its ${talkiWait()}`,
+          }
         : { tone: 'good', text: 'Talki would show this' }
     }
     if (m.sees === 'error') return { tone: 'bad', text: `Talki would get ${unusable(m)}` }
@@ -340,26 +366,29 @@ function verdictOf(fetch) {
     if (b.sees === 'profile') {
       return {
         tone: 'warn',
-        text: `Talki would retry after 3 s and then show this (the first attempt meets ${a.text}, the retry gets ${b.text})`,
+        text: `Talki would retry after ${talkiPause()} and then show this (the first attempt meets ${a.text}, the retry gets ${b.text})`,
       }
     }
     if (b.sees === 'error') {
       return {
         tone: 'bad',
-        text: `Talki would retry after 3 s and get ${unusable(b)} (first attempt: ${a.text})`,
+        text: `Talki would retry after ${talkiPause()} and get ${unusable(b)} (first attempt: ${a.text})`,
       }
     }
     return {
       tone: 'bad',
-      text: `Talki would show nothing: the first attempt meets ${a.text}, the retry after 3 s gets ${b.text}`,
+      text: `Talki would show nothing: the first attempt meets ${a.text}, the retry after ${talkiPause()} gets ${b.text}`,
     }
   }
   if (a.text === b.text) {
-    return { tone: 'bad', text: `Talki would skip: its attempt and its retry after 3 s both meet ${a.text}` }
+    return {
+      tone: 'bad',
+      text: `Talki would skip: its attempt and its retry after ${talkiPause()} both meet ${a.text}`,
+    }
   }
   return {
     tone: 'bad',
-    text: `Talki would skip: the first attempt meets ${a.text}, the retry after 3 s ${b.text}`,
+    text: `Talki would skip: the first attempt meets ${a.text}, the retry after ${talkiPause()} ${b.text}`,
   }
 }
 
@@ -379,7 +408,7 @@ export function explain(spec, timing = {}) {
     return {
       tone: 'warn',
       sees: late.sees,
-      text: `Talki may time out, the delay varies around 5 s. Late: ${lateVerdict.text}. Early: ${earlyVerdict.text}`,
+      text: `Talki may time out, the delay varies around ${talkiWait()}. Late: ${lateVerdict.text}. Early: ${earlyVerdict.text}`,
     }
   }
   if (late.sees === 'profile') return { ...lateVerdict, sees: late.sees }
@@ -477,11 +506,14 @@ export function effectFor({ simulation, simulate, catalogue, now }) {
 
 /** How Talki reads a logged request, or null when it is a plain answer. @param {LoggedOutcome} e */
 export function talkiReads(e) {
-  if (e.callerGaveUpMs !== null) return 'Talki counts a timeout as down: it retries once after 3 s'
+  if (e.callerGaveUpMs !== null)
+    return `Talki counts a timeout as down: it retries once after ${talkiPause()}`
   if (e.status === null) {
-    return e.verdict === null ? null : 'no answer: Talki counts this as down and retries once after 3 s'
+    return e.verdict === null
+      ? null
+      : `no answer: Talki counts this as down and retries once after ${talkiPause()}`
   }
-  if (e.status >= 500) return `${e.status}: Talki counts this as down and retries once after 3 s`
+  if (e.status >= 500) return `${e.status}: Talki counts this as down and retries once after ${talkiPause()}`
   if (e.status >= 400) return `${e.status} is an answer: Talki shows nothing and does not retry`
   if (e.scenario === 'malformed') return 'a 200 whose body is not JSON: Talki cannot show it'
   if (e.scenario === 'wrong_shape') return 'a 200 that breaks the contract: Talki may show nothing'
@@ -490,7 +522,8 @@ export function talkiReads(e) {
 
 /** Whether a gap between two requests for one token looks like Talki's retry. @param {number} sincePreviousMs */
 export function looksLikeRetry(sincePreviousMs) {
-  return Math.abs(sincePreviousMs - TALKI_RETRY_MS) <= 600
+  // A fifth of the pause either side: 600 ms at 3 s, 200 ms at TALKI_TIMING=demo's 1 s.
+  return Math.abs(sincePreviousMs - talki.retryDelayMs) <= talki.retryDelayMs / 5
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -3,7 +3,16 @@
 // SSE stream. Owns the entries shown, the pause and what arrived while paused.
 import { openStream, request } from './admin-api.js'
 import { byId, h, replace } from './dom.js'
-import { latency, looksLikeRetry, plural, seconds, TALKI_TIMEOUT_MS, talkiReads } from './model.js'
+import {
+  latency,
+  looksLikeRetry,
+  plural,
+  seconds,
+  talkiPause,
+  talkiReads,
+  talkiTiming,
+  talkiWait,
+} from './model.js'
 import { selectUser } from './users.js'
 
 /**
@@ -144,11 +153,12 @@ function statusTone(status) {
 function renderEntry(e) {
   const waited = e.callerGaveUpMs ?? e.latencyMs
   const gaveUp = e.callerGaveUpMs !== null
-  const late = gaveUp || waited > TALKI_TIMEOUT_MS
+  const budget = talkiTiming().timeoutMs
+  const late = gaveUp || waited > budget
   const bar = h('span', {
-    class: `bar-fill ${late ? 'bad' : waited > NEAR_BUDGET * TALKI_TIMEOUT_MS ? 'warn' : 'good'}`,
+    class: `bar-fill ${late ? 'bad' : waited > NEAR_BUDGET * budget ? 'warn' : 'good'}`,
   })
-  bar.style.width = `${Math.min(100, (waited / TALKI_TIMEOUT_MS) * 100)}%`
+  bar.style.width = `${Math.min(100, (waited / budget) * 100)}%`
   /** @type {HTMLElement[]} */
   const notes = []
   if (e.callerGaveUpMs !== null) notes.push(h('li', {}, `Talki gave up after ${seconds(e.callerGaveUpMs)}`))
@@ -158,7 +168,7 @@ function renderEntry(e) {
         'li',
         {},
         looksLikeRetry(e.sincePreviousMs)
-          ? `retry after ${seconds(e.sincePreviousMs)} (Talki retries once after 3 s)`
+          ? `retry after ${seconds(e.sincePreviousMs)} (Talki retries once after ${talkiPause()})`
           : `${seconds(e.sincePreviousMs)} after the previous request for this user`,
       ),
     )
@@ -214,7 +224,7 @@ function renderEntry(e) {
       h(
         'span',
         { class: `small ${late ? 'bad-text' : ''}` },
-        `${latency(waited)} of 5 s${gaveUp ? ' — no answer' : late ? ' — past Talki’s budget' : ''}`,
+        `${latency(waited)} of ${talkiWait()}${gaveUp ? ' — no answer' : late ? ' — past Talki’s budget' : ''}`,
       ),
     ),
     notes.length > 0 ? h('ul', { class: 'notes small' }, ...notes) : null,

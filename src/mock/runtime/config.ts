@@ -5,6 +5,7 @@ import { createSecureContext } from 'node:tls'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
 import { DEFAULT_TOKEN_FIELD } from '../../contract/defaults.js'
+import { TALKI_TIMING_NAMES, TALKI_TIMINGS, type TalkiTiming } from '../../contract/talki-timing.js'
 import {
   isTlsScenarioName,
   parseSimulateText,
@@ -154,8 +155,22 @@ const EnvSchema = z.object({
   TLS_HOSTS: hostList.optional(),
   READY_FILE: z.string().optional(),
   METRICS: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
+  TALKI_TIMING: z
+    .enum(TALKI_TIMING_NAMES, {
+      error: `must be one of ${TALKI_TIMING_NAMES.join(', ')} (demo: Talki's timeout and retry delay scaled down)`,
+    })
+    .default('real'),
   NODE_ENV: z.string().optional(),
 })
+
+/** GET /api/timing: the Talki timing this server's dashboard plays (the numbers are src/contract/talki-timing.ts). */
+export const TalkiTimingSchema = z
+  .object({
+    timing: z.enum(TALKI_TIMING_NAMES).describe('TALKI_TIMING: real (Talki’s own) or demo (scaled down)'),
+    timeoutMs: z.number().int().positive().describe('How long Talki waits for an answer, in ms'),
+    retryDelayMs: z.number().int().positive().describe('Talki’s pause before its one retry, in ms'),
+  })
+  .meta({ id: 'TalkiTiming' }) satisfies z.ZodType<TalkiTiming>
 
 /** HTTPS on both ports: the PEM files of TLS_CERT and TLS_KEY, or TLS=self-signed's local CA. */
 export type TlsConfig =
@@ -197,6 +212,8 @@ export interface Config {
   readyFile: string | undefined
   /** GET /metrics on the admin port (METRICS=off: not served, nothing counted). */
   metricsEnabled: boolean
+  /** The Talki timing the start-up log and the dashboard show (TALKI_TIMING; `npm run demo` sets demo). */
+  talkiTiming: TalkiTiming
 }
 
 function isLoopback(address: string): boolean {
@@ -262,6 +279,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tls,
     readyFile: e.READY_FILE,
     metricsEnabled: e.METRICS === 'on',
+    talkiTiming: TALKI_TIMINGS[e.TALKI_TIMING],
   }
 }
 

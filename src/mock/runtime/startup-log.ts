@@ -1,3 +1,4 @@
+import { describeTalkiTiming, TALKI_TIMINGS, type TalkiTiming } from '../../contract/talki-timing.js'
 import type { Engine } from './engine.js'
 import type { Logger } from './log.js'
 
@@ -23,10 +24,12 @@ export interface StartupFacts {
   secret: { source: 'TALKI_SECRET'; count: number } | { source: 'file'; file: string; created: boolean }
   /** HTTPS on both ports: the certificate's file and, for TLS=self-signed, the local CA's. */
   tls?: { source: 'self-signed' | 'files'; certFile: string; caFile: string | undefined; created: boolean }
+  /** Talki's timing the dashboard plays; named here when it is not Talki's own (TALKI_TIMING=demo). */
+  talkiTiming?: TalkiTiming
 }
 
 export function logStartup(logger: Logger, facts: StartupFacts): void {
-  const { endpoint, admin, store, state, secret, tls } = facts
+  const { endpoint, admin, store, state, secret, tls, talkiTiming } = facts
   if (endpoint.downForMs === undefined) {
     logger.info({ address: endpoint.address, url: endpoint.url }, 'endpoint listening')
   } else {
@@ -52,4 +55,11 @@ export function logStartup(logger: Logger, facts: StartupFacts): void {
       tls.created ? 'HTTPS: local CA created' : 'HTTPS: local CA from',
     )
   } else if (tls) logger.info({ cert: tls.certFile }, 'HTTPS: certificate from TLS_CERT')
+  if (talkiTiming !== undefined && talkiTiming.timing !== 'real') {
+    const { timeoutMs, retryDelayMs } = talkiTiming
+    logger.info(
+      { timing: talkiTiming.timing, timeoutMs, retryDelayMs },
+      `TALKI_TIMING=${talkiTiming.timing}: ${describeTalkiTiming(talkiTiming)} (Talki's own: ${describeTalkiTiming(TALKI_TIMINGS.real)})`,
+    )
+  }
 }

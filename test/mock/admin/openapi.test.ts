@@ -22,6 +22,7 @@ const OPERATIONS = [
   'get /healthz',
   'get /readyz',
   'get /api/engines',
+  'get /api/timing',
   'get /api/scenarios',
   'get /api/simulation',
   'put /api/simulation',

@@ -9,8 +9,10 @@ import {
   looksLikeRetry,
   type Sees,
   type Spec,
+  setTalkiTiming,
   talkiFetch,
   talkiReads,
+  talkiTiming,
 } from '../../../src/mock/dashboard/model.js'
 
 // The dashboard's "what Talki would do" model, imported by Node as the browser loads it. Talki waits
@@ -573,5 +575,27 @@ describe('the engines line in the header', () => {
     ],
   ] as const)('%j → %s', (engines, words) => {
     expect(enginesText(engines)).toBe(words)
+  })
+})
+
+describe('under TALKI_TIMING=demo (GET /api/timing: 1.5 s timeout, retry after 1 s)', () => {
+  const catalogue = scenarioCatalogue() as Catalogue
+  const real = talkiTiming()
+  it('times out, retries and words it with the demo numbers', () => {
+    setTalkiTiming({ timing: 'demo', timeoutMs: 1500, retryDelayMs: 1000 })
+    try {
+      const slow = fillSpec({ scenario: 'slow', delayMs: 2000 }, catalogue)
+      expect(explain(slow).text).toBe(
+        'Talki would skip: its attempt and its retry after 1 s both meet no answer within 1.5 s (2.0 s)',
+      )
+      expect(explain(fillSpec({ scenario: 'slow', delayMs: 1200 }, catalogue)).text).toBe(
+        'Talki would show this after 1.2 s, inside its 1.5 s',
+      )
+      expect(looksLikeRetry(1100)).toBe(true)
+      expect(looksLikeRetry(3000)).toBe(false)
+    } finally {
+      setTalkiTiming(real)
+    }
+    expect(talkiTiming()).toEqual({ timing: 'real', timeoutMs: 5000, retryDelayMs: 3000 })
   })
 })

@@ -411,7 +411,8 @@ describe('refusals and errors (one handler for the router and the faster path)',
   })
 
   it('answers a state engine that cannot decide 503 store_unavailable with Retry-After, on both paths', async () => {
-    const endpoint = await startEndpoint({ decide: () => Promise.reject(new Error('redis lost')) })
+    const lost = () => Promise.reject(new Error('redis lost'))
+    const endpoint = await startEndpoint({ decide: { decideBeforeUser: lost, decideForUser: lost } })
     try {
       for (const path of [PATH, `${PATH}?x=1`]) {
         const res = await request(endpoint.url)

@@ -37,6 +37,7 @@ const DEFAULTS = {
   replicaId: `${hostname()}:${process.pid}`,
   readyFile: undefined,
   metricsEnabled: true,
+  talkiTiming: { timing: 'real', timeoutMs: 5000, retryDelayMs: 3000 },
 }
 
 const VARIABLES = [
@@ -60,6 +61,7 @@ const VARIABLES = [
   'REDIS_PREFIX',
   'REPLICA_ID',
   'READY_FILE',
+  'TALKI_TIMING',
 ]
 
 describe('loadConfig', () => {
@@ -141,6 +143,10 @@ describe('loadConfig', () => {
       { env: { REDIS_PREFIX: 'qa:staging:' }, expected: { redisPrefix: 'qa:staging:' } },
       { env: { REPLICA_ID: 'web-2' }, expected: { replicaId: 'web-2' } },
       { env: { METRICS: 'off' }, expected: { metricsEnabled: false } },
+      {
+        env: { TALKI_TIMING: 'demo' },
+        expected: { talkiTiming: { timing: 'demo', timeoutMs: 1500, retryDelayMs: 1000 } },
+      },
     ]
     for (const row of rows) {
       it(`reads ${JSON.stringify(row.env)}`, () => {
@@ -204,6 +210,7 @@ describe('loadConfig', () => {
       { env: { REDIS_PREFIX: 'has space' }, names: 'REDIS_PREFIX' },
       { env: { REDIS_PREFIX: 'glob*' }, names: 'REDIS_PREFIX' },
       { env: { METRICS: 'yes' }, names: 'METRICS' },
+      { env: { TALKI_TIMING: 'fast' }, names: 'TALKI_TIMING' },
       { env: { REPLICA_ID: 'a/b' }, names: 'REPLICA_ID' },
     ]
     for (const row of rows) {
