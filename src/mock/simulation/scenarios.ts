@@ -130,43 +130,28 @@ const tlsHang = scenario(
 )
 
 /** Scenarios that act on one request: the items a sequence or `flaky` may hold. */
-export const PLAIN_SCENARIO_NAMES = [
-  'ok',
-  'slow',
-  'not_found',
-  'unauthorized',
-  'error',
-  'reset',
-  'hang',
-  'malformed',
-  'wrong_shape',
-] as const
+const PLAIN = [ok, slow, notFound, unauthorized, error, reset, hang, malformed, wrongShape] as const
 /** The TLS faults: global scenarios acted on at each new connection's handshake. */
-export const TLS_SCENARIO_NAMES = ['tls_expired', 'tls_wrong_host', 'tls_untrusted', 'tls_hang'] as const
-/** What a user's own `simulate` may name: all but the TLS faults, which act on connections. */
-export const USER_SCENARIO_NAMES = [...PLAIN_SCENARIO_NAMES, 'down', 'flaky'] as const
-export const SCENARIO_NAMES = [...USER_SCENARIO_NAMES, ...TLS_SCENARIO_NAMES] as const
+const TLS = [tlsExpired, tlsWrongHost, tlsUntrusted, tlsHang] as const
+
+type Declared = { name: string; written: z.ZodType; filled: z.ZodType }
+/** The names of a list of scenarios, as a tuple of literals (what `z.enum` takes). */
+function namesOf<const T extends readonly Declared[]>(list: T) {
+  return list.map((s) => s.name) as { -readonly [K in keyof T]: T[K]['name'] }
+}
+/** One form (written or filled) of each scenario in a list, as a tuple (what `z.discriminatedUnion` takes). */
+function formsOf<const T extends readonly Declared[], F extends 'written' | 'filled'>(list: T, form: F) {
+  return list.map((s) => s[form]) as { -readonly [K in keyof T]: T[K][F] }
+}
+
+export const PLAIN_SCENARIO_NAMES = namesOf(PLAIN)
+export const TLS_SCENARIO_NAMES = namesOf(TLS)
 export type ScenarioName = (typeof SCENARIO_NAMES)[number]
 export type TlsScenarioName = (typeof TLS_SCENARIO_NAMES)[number]
 export type PlainScenarioName = (typeof PLAIN_SCENARIO_NAMES)[number]
 
 /** The plain scenarios' schemas in one form: the items a sequence or `flaky` may hold. */
-function plainOf<F extends 'written' | 'filled'>(form: F) {
-  return [
-    ok[form],
-    slow[form],
-    notFound[form],
-    unauthorized[form],
-    error[form],
-    reset[form],
-    hang[form],
-    malformed[form],
-    wrongShape[form],
-  ] as const
-}
-function tlsOf<F extends 'written' | 'filled'>(form: F) {
-  return [tlsExpired[form], tlsWrongHost[form], tlsUntrusted[form], tlsHang[form]] as const
-}
+const plainOf = <F extends 'written' | 'filled'>(form: F) => formsOf(PLAIN, form)
 /** A plain scenario as written: its bare name or its object. */
 const PlainScenarioSpecSchema = z.union([
   z.enum(PLAIN_SCENARIO_NAMES),
@@ -196,6 +181,13 @@ const flaky = scenario(
   },
   'windowMs',
 )
+
+/** What a user's own `simulate` may name: all but the TLS faults, which act on connections. */
+const FOR_USERS = [...PLAIN, down, flaky] as const
+/** Every scenario, by kind (SCENARIOS below is the same set in the order of the README's table). */
+const EVERY = [...FOR_USERS, ...TLS] as const
+export const USER_SCENARIO_NAMES = namesOf(FOR_USERS)
+export const SCENARIO_NAMES = namesOf(EVERY)
 
 /** Every scenario, in the order of the README's table. */
 export const SCENARIOS = [
@@ -231,12 +223,7 @@ const sequence = {
 }
 export const SEQUENCE_PARAMETERS = sequenceParameters
 
-const ScenarioSpecObjectSchema = z.discriminatedUnion('scenario', [
-  ...plainOf('written'),
-  down.written,
-  flaky.written,
-  ...tlsOf('written'),
-])
+const ScenarioSpecObjectSchema = z.discriminatedUnion('scenario', [...formsOf(EVERY, 'written')])
 
 /** Any scenario as written: `"slow"`, `{"scenario":"slow","delayMs":6000}` or `{"sequence":[…]}`. */
 export const SimulationSpecSchema = z
@@ -255,12 +242,7 @@ export const UserSimulationSpecSchema = z
 export type UserSimulationSpec = z.infer<typeof UserSimulationSpecSchema>
 export type PlainScenarioSpec = z.infer<typeof PlainScenarioSpecSchema>
 
-const ScenarioSchema = z.discriminatedUnion('scenario', [
-  ...plainOf('filled'),
-  down.filled,
-  flaky.filled,
-  ...tlsOf('filled'),
-])
+const ScenarioSchema = z.discriminatedUnion('scenario', formsOf(EVERY, 'filled'))
 /** A scenario or sequence with every default filled: what the server acts on and what GET shows. */
 export const FilledSimulationSchema = z.union([ScenarioSchema, sequence.filled])
 export type Scenario = z.output<typeof ScenarioSchema>
@@ -293,7 +275,7 @@ function withLimits<F extends 'written' | 'filled'>(form: F) {
       wrongShape[form].extend(limits),
       down[form],
       flaky[form].extend(limits),
-      ...tlsOf(form),
+      ...formsOf(TLS, form),
     ]),
     sequence[form].extend(limits),
   ] as const

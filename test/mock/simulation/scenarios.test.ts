@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { parseSimulateText, SCENARIOS } from '../../../src/mock/simulation/scenarios.js'
+import {
+  PLAIN_SCENARIO_NAMES,
+  parseSimulateText,
+  SCENARIO_NAMES,
+  SCENARIOS,
+  TLS_SCENARIO_NAMES,
+  USER_SCENARIO_NAMES,
+} from '../../../src/mock/simulation/scenarios.js'
 
 // SIMULATE's short form NAME:N reads which parameter N fills from each scenario's own declaration.
 describe('parseSimulateText NAME:N', () => {
@@ -25,5 +32,14 @@ describe('parseSimulateText NAME:N', () => {
       'flaky:windowMs',
       'tls_hang:maxMs',
     ])
+  })
+})
+
+describe('the scenario name lists, derived from the declarations', () => {
+  it('name every scenario of the table once, split into plain, per-user and TLS', () => {
+    expect([...SCENARIO_NAMES].sort()).toEqual(SCENARIOS.map((s) => s.name).sort())
+    expect(new Set(SCENARIO_NAMES).size).toBe(15)
+    expect(USER_SCENARIO_NAMES).toEqual([...PLAIN_SCENARIO_NAMES, 'down', 'flaky'])
+    expect(TLS_SCENARIO_NAMES).toEqual(['tls_expired', 'tls_wrong_host', 'tls_untrusted', 'tls_hang'])
   })
 })
