@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     include: ['test/stress/**/*.test.ts'],
     globalSetup: ['test/stress/global-setup.ts'],
+    // Registers the contract check of every checked app (test/contract-hooks.ts).
+    setupFiles: ['test/contract-hooks.ts'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
     fileParallelism: false,

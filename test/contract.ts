@@ -2,8 +2,8 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import * as ajvFormats from 'ajv-formats'
 import request from 'supertest'
-import { afterAll, afterEach, expect } from 'vitest'
 import { type AdminDeps, createAdminApp } from '../src/mock/admin/app.js'
+import { watchedApps } from './checked-apps.js'
 
 // The contract check of the admin tests: every answer an admin app gives in a test is checked against
 // the OpenAPI document that same app serves at /api/openapi.json — status documented for the operation
@@ -170,24 +170,10 @@ function checkerFor(document: unknown): ContractChecker {
 export interface CheckedApp extends RequestListener {
   /** Every contract violation so far, once the checks of answers already sent have run. */
   violations(): Promise<string[]>
-  /** The violations not taken yet (what the after-each check below reports). */
+  /** The violations not taken yet (what the after-each check of contract-hooks.ts reports). */
   takeViolations(): Promise<string[]>
   /** Leaves the after-each check out for this app: for a test that breaks the check on purpose. */
   forget(): void
-}
-
-// The one place the contract check is registered: every checked app of a test file is asked for its new
-// violations after each test and after the file, so no test has to remember to look.
-const live = new Set<CheckedApp>()
-async function expectNoViolations(): Promise<void> {
-  for (const app of live) expect(await app.takeViolations()).toEqual([])
-}
-if (process.env.VITEST) {
-  afterEach(expectNoViolations)
-  afterAll(async () => {
-    await expectNoViolations()
-    live.clear()
-  })
 }
 
 /**
@@ -245,9 +231,9 @@ export function checkedApp(app: RequestListener, options: { adminToken?: string 
       taken = all.length
       return fresh
     },
-    forget: () => live.delete(checked),
+    forget: () => watchedApps.delete(checked),
   })
-  live.add(checked)
+  watchedApps.add(checked)
   return checked
 }
 
