@@ -2,7 +2,7 @@ import { defineConfig, mergeConfig } from 'vitest/config'
 import base from './vitest.config.js'
 
 // `npm run test:quick`: the unit and in-process tests only. Left out: the engines (PostgreSQL, Redis), the
-// browser (Chromium), the suites that build, install or start child processes (Python, Go, npm pack), and
+// browser (Chromium), the suites that build, install or start child processes (Python, Go, nginx, npm pack), and
 // the ones that wait out Talki's real 5 s (test/cli/check-timing.test.ts); the whole suite is `npm test`.
 export default mergeConfig(
   base,
@@ -16,6 +16,7 @@ export default mergeConfig(
         'test/engines/**',
         'test/examples/**',
         'test/bench.test.ts',
+        'test/compose-tls.test.ts',
         'test/build-if-changed.test.ts',
         'test/fresh-clone.test.ts',
         'test/package.test.ts',

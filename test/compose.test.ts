@@ -17,6 +17,7 @@ interface Service {
   volumes?: string[]
   ports?: string[]
   depends_on?: string[] | Record<string, unknown>
+  profiles?: string[]
 }
 
 const compose = parse(readFileSync(join(ROOT, 'compose.yaml'), 'utf8'), { merge: true }) as {
@@ -36,15 +37,22 @@ function env(service: Service): Record<string, string> {
     Object.entries(service.environment ?? {}).map(([key, value]) => [key, interpolate(String(value))]),
   )
 }
-function upstream(name: string): string[] {
-  const block = new RegExp(`upstream ${name} \\{([^}]*)\\}`).exec(nginx)?.[1] ?? ''
+function upstream(name: string, config = nginx): string[] {
+  const block = new RegExp(`upstream ${name} \\{([^}]*)\\}`).exec(config)?.[1] ?? ''
   return [...block.matchAll(/server\s+([^;\s]+);/g)].map((match) => match[1] ?? '')
 }
 
 describe('compose.yaml', () => {
   it('runs two replicas of the image built from this folder, plus Redis, PostgreSQL and a proxy', () => {
     expect(replicas.map(([name]) => name)).toEqual(['replica-1', 'replica-2'])
-    expect(Object.keys(services).sort()).toEqual(['postgres', 'proxy', 'redis', 'replica-1', 'replica-2'])
+    expect(Object.keys(services).sort()).toEqual([
+      'postgres',
+      'proxy',
+      'proxy-tls',
+      'redis',
+      'replica-1',
+      'replica-2',
+    ])
     for (const [, service] of replicas) {
       const context = typeof service.build === 'string' ? service.build : (service.build?.context ?? '')
       expect(existsSync(join(ROOT, context, 'Dockerfile'))).toBe(true)
@@ -110,6 +118,27 @@ describe('compose.yaml', () => {
     expect(proxy.ports).toEqual(['3000:3000', '127.0.0.1:3001:3001'])
     // Retrying on the other replica would hide a simulated failure from the caller.
     expect(nginx.match(/proxy_next_upstream off;/g)).toHaveLength(2)
+  })
+
+  it("terminates TLS in the `tls` profile: 3443 to every replica's endpoint, the certificate from compose/tls", () => {
+    const proxy = services['proxy-tls'] ?? {}
+    expect(proxy.profiles).toEqual(['tls'])
+    for (const volume of proxy.volumes ?? []) {
+      const source = volume.split(':')[0] ?? ''
+      expect(existsSync(join(ROOT, source)), source).toBe(true)
+    }
+    expect(proxy.volumes).toEqual([
+      './compose/nginx-tls.conf:/etc/nginx/nginx.conf:ro',
+      './compose/tls:/etc/nginx/tls:ro',
+    ])
+    expect(proxy.ports).toEqual(['3443:3443'])
+    const tls = readFileSync(join(ROOT, 'compose/nginx-tls.conf'), 'utf8')
+    const config = loadConfig({ ...env(replicas[0]?.[1] ?? {}), NODE_ENV: 'production' })
+    expect(upstream('endpoint', tls)).toEqual(replicas.map(([name]) => `${name}:${config.port}`))
+    expect(tls).toMatch(/listen 3443 ssl;/)
+    expect(tls).toMatch(/ssl_certificate \/etc\/nginx\/tls\/cert\.pem;/)
+    expect(tls).toMatch(/ssl_certificate_key \/etc\/nginx\/tls\/key\.pem;/)
+    expect(tls.match(/proxy_next_upstream off;/g)).toHaveLength(1)
   })
 
   it('names only volumes it declares', () => {
