@@ -134,7 +134,7 @@ const PLAIN = [ok, slow, notFound, unauthorized, error, reset, hang, malformed, 
 /** The TLS faults: global scenarios acted on at each new connection's handshake. */
 const TLS = [tlsExpired, tlsWrongHost, tlsUntrusted, tlsHang] as const
 
-type Declared = { name: string; written: z.ZodType; filled: z.ZodType }
+type Declared = { name: string; written: z.ZodObject; filled: z.ZodObject }
 /** The names of a list of scenarios, as a tuple of literals (what `z.enum` takes). */
 function namesOf<const T extends readonly Declared[]>(list: T) {
   return list.map((s) => s.name) as { -readonly [K in keyof T]: T[K]['name'] }
@@ -261,22 +261,27 @@ const limits = {
 export const OVERRIDE_LIMITS = limits
 
 /** A scenario (but `down` and the TLS faults, which take neither) or a sequence, plus `count` and `probability`. */
+/** The scenarios that act on connections rather than requests: they take no `count` or `probability`. */
+const WITHOUT_LIMITS = [down, ...TLS] as const
+type WithoutLimitsName = (typeof WITHOUT_LIMITS)[number]['name']
+const WITHOUT_LIMITS_NAMES: ReadonlySet<string> = new Set(namesOf(WITHOUT_LIMITS))
+
+type WithLimits<O> =
+  O extends z.ZodObject<infer S, infer C> ? z.ZodObject<z.core.util.Extend<S, typeof limits>, C> : never
+
+/** One form of each scenario in a list, `count` and `probability` added to those that take them. */
+function limitedFormsOf<const T extends readonly Declared[], F extends 'written' | 'filled'>(
+  list: T,
+  form: F,
+) {
+  return list.map((s) => (WITHOUT_LIMITS_NAMES.has(s.name) ? s[form] : s[form].extend(limits))) as {
+    -readonly [K in keyof T]: T[K]['name'] extends WithoutLimitsName ? T[K][F] : WithLimits<T[K][F]>
+  }
+}
+
 function withLimits<F extends 'written' | 'filled'>(form: F) {
   return [
-    z.discriminatedUnion('scenario', [
-      ok[form].extend(limits),
-      slow[form].extend(limits),
-      notFound[form].extend(limits),
-      unauthorized[form].extend(limits),
-      error[form].extend(limits),
-      reset[form].extend(limits),
-      hang[form].extend(limits),
-      malformed[form].extend(limits),
-      wrongShape[form].extend(limits),
-      down[form],
-      flaky[form].extend(limits),
-      ...formsOf(TLS, form),
-    ]),
+    z.discriminatedUnion('scenario', limitedFormsOf(EVERY, form)),
     sequence[form].extend(limits),
   ] as const
 }
@@ -318,7 +323,7 @@ export function specName(spec: SimulationSpec | OverrideSpec): string | undefine
 
 /** Whether PUT /api/simulation takes `count` and `probability` with this scenario (all but `down` and the TLS faults). */
 export function takesLimits(name: string): boolean {
-  return name !== 'down' && !isTlsScenarioName(name)
+  return !WITHOUT_LIMITS_NAMES.has(name)
 }
 
 /**

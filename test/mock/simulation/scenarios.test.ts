@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import {
+  FilledOverrideSchema,
+  fillDefaults,
+  OverrideSpecSchema,
   PLAIN_SCENARIO_NAMES,
   parseSimulateText,
   SCENARIO_NAMES,
   SCENARIOS,
   TLS_SCENARIO_NAMES,
+  takesLimits,
   USER_SCENARIO_NAMES,
 } from '../../../src/mock/simulation/scenarios.js'
 
@@ -41,5 +45,20 @@ describe('the scenario name lists, derived from the declarations', () => {
     expect(new Set(SCENARIO_NAMES).size).toBe(15)
     expect(USER_SCENARIO_NAMES).toEqual([...PLAIN_SCENARIO_NAMES, 'down', 'flaky'])
     expect(TLS_SCENARIO_NAMES).toEqual(['tls_expired', 'tls_wrong_host', 'tls_untrusted', 'tls_hang'])
+  })
+})
+
+describe('the override limits, derived from the declarations', () => {
+  it('count and probability go with every scenario but down and the TLS faults, written and filled', () => {
+    const taking = SCENARIO_NAMES.filter(takesLimits)
+    expect(SCENARIO_NAMES.filter((name) => !takesLimits(name))).toEqual(['down', ...TLS_SCENARIO_NAMES])
+    for (const name of SCENARIO_NAMES) {
+      const limited = { scenario: name, count: 2, probability: 0.5 }
+      const filled = { ...fillDefaults({ scenario: name } as never), count: 2, probability: 0.5 }
+      const expected = taking.includes(name)
+      expect(OverrideSpecSchema.safeParse(limited).success, name).toBe(expected)
+      expect(FilledOverrideSchema.safeParse(filled).success, name).toBe(expected)
+      expect(OverrideSpecSchema.safeParse({ scenario: name }).success, name).toBe(true)
+    }
   })
 })
