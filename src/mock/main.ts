@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\nHTTPS with a local certificate authority${mock.tls?.created ? ' (created now)' : ''}: trust ${caFile} in your clients:\n` +
         `  curl ${cacert}${check}\n` +
-        `  talki-endpoint check --ca ${caFile} --url ${urls.endpoint} --token usr_abc123\n\n`,
+        `  npx talki-endpoint check --ca ${caFile} --url ${urls.endpoint} --token usr_abc123\n\n`,
     )
   }
 
