@@ -7,8 +7,8 @@ import { connect } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCheck } from '../src/cli/check.js'
 import { type StartedMock, startMock } from '../src/testing/start.js'
-import { freePort } from '../support/free-port.js'
-import { ROOT, sleep } from './process.js'
+import { requiredTool } from '../support/required.js'
+import { freePort, pollFor, ROOT } from './process.js'
 
 // compose.yaml's `tls` profile for real: compose/nginx-tls.conf run by Debian's nginx (.ci/run installs
 // it), the two replicas' addresses pointed at two mocks on this machine, the certificate made with
@@ -17,31 +17,24 @@ import { ROOT, sleep } from './process.js'
 const NGINX = '/usr/sbin/nginx'
 const SECRET = 'compose-tls-secret'
 
-function hasNginx(): boolean {
-  if (existsSync(NGINX)) return true
-  const message = `${NGINX} is missing (apt-get install -y nginx-light)`
-  if (process.env.CI === 'true') throw new Error(`${message}: with CI=true the TLS proxy test must run`)
-  console.warn(`!!! SKIPPING the compose TLS proxy: ${message} !!!`)
-  return false
-}
-
-/** Resolves once a TLS handshake with the certificate's CA succeeds on the port. */
-async function handshake(port: number, ca: Buffer, deadline = Date.now() + 10_000): Promise<void> {
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => {
-        socket.end()
-        resolve(true)
-      })
-      socket.once('error', () => resolve(false))
+/** Whether a TLS handshake that trusts `ca` succeeds on the port now. */
+function handshakes(port: number, ca: Buffer): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => {
+      socket.end()
+      resolve(true)
     })
-    if (ok) return
-    if (Date.now() > deadline) throw new Error(`no TLS handshake on 127.0.0.1:${port}`)
-    await sleep(100)
-  }
+    socket.once('error', () => resolve(false))
+  })
 }
 
-describe.runIf(hasNginx())('the compose TLS proxy (compose/nginx-tls.conf) under nginx', () => {
+const HAS_NGINX = requiredTool(
+  'the compose TLS proxy test',
+  existsSync(NGINX) ? undefined : NGINX,
+  'apt-get install -y nginx-light',
+)
+
+describe.runIf(HAS_NGINX)('the compose TLS proxy (compose/nginx-tls.conf) under nginx', () => {
   let dir: string
   let mocks: StartedMock[] = []
   let nginx: ChildProcess | undefined
@@ -94,9 +87,8 @@ describe.runIf(hasNginx())('the compose TLS proxy (compose/nginx-tls.conf) under
     nginx.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString()
     })
-    await handshake(port, ca).catch((error: Error) => {
-      throw new Error(`${error.message}; nginx said: ${stderr}`)
-    })
+    const ready = await pollFor(() => handshakes(port, ca), true, 10_000, 100)
+    if (!ready.value) throw new Error(`no TLS handshake on 127.0.0.1:${port}; nginx said: ${stderr}`)
   }, 60_000)
 
   afterAll(async () => {

@@ -42,6 +42,14 @@ function upstream(name: string, config = nginx): string[] {
   return [...block.matchAll(/server\s+([^;\s]+);/g)].map((match) => match[1] ?? '')
 }
 
+/** Every file or folder a service mounts from this repository exists. */
+function expectBindSourcesExist(service: Service): void {
+  for (const volume of service.volumes ?? []) {
+    const source = volume.split(':')[0] ?? ''
+    expect(existsSync(join(ROOT, source)), source).toBe(true)
+  }
+}
+
 describe('compose.yaml', () => {
   it('runs two replicas of the image built from this folder, plus Redis, PostgreSQL and a proxy', () => {
     expect(replicas.map(([name]) => name)).toEqual(['replica-1', 'replica-2'])
@@ -104,10 +112,7 @@ describe('compose.yaml', () => {
 
   it('proxies both ports round-robin to every replica, on the ports the replicas listen on', () => {
     const proxy = services.proxy ?? {}
-    for (const volume of proxy.volumes ?? []) {
-      const source = volume.split(':')[0] ?? ''
-      expect(existsSync(join(ROOT, source)), source).toBe(true)
-    }
+    expectBindSourcesExist(proxy)
     expect(proxy.volumes).toContain('./compose/nginx.conf:/etc/nginx/nginx.conf:ro')
     const config = loadConfig({ ...env(replicas[0]?.[1] ?? {}), NODE_ENV: 'production' })
     const names = replicas.map(([name]) => name)
@@ -123,10 +128,7 @@ describe('compose.yaml', () => {
   it("terminates TLS in the `tls` profile: 3443 to every replica's endpoint, the certificate from compose/tls", () => {
     const proxy = services['proxy-tls'] ?? {}
     expect(proxy.profiles).toEqual(['tls'])
-    for (const volume of proxy.volumes ?? []) {
-      const source = volume.split(':')[0] ?? ''
-      expect(existsSync(join(ROOT, source)), source).toBe(true)
-    }
+    expectBindSourcesExist(proxy)
     expect(proxy.volumes).toEqual([
       './compose/nginx-tls.conf:/etc/nginx/nginx.conf:ro',
       './compose/tls:/etc/nginx/tls:ro',

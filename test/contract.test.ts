@@ -4,8 +4,8 @@ import { buildOpenApiDocument } from '../src/mock/admin/openapi.js'
 import { type Answer, ContractChecker, checkedApp } from './contract.js'
 
 // The contract check has teeth: each kind of drift from the document is caught, and a checked app reports
-// it (test/contract-hooks.ts, a setup file, asks every checked app after each test; biome.json keeps test/ from building an
-// admin app any other way).
+// it (test/contract-hooks.ts, a setup file, asks every checked app after each test; biome.json keeps test/
+// from building an admin app any other way).
 
 const checker = new ContractChecker(
   JSON.parse(

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { freePort } from '../free-port.js'
+import { requiredTool } from '../required.js'
 
 // A private PostgreSQL server for one test file: Debian's binaries (`apt-get install postgresql`, which
 // .ci/run does), a data folder of its own under the system temp folder, a free loopback port, a unix
@@ -32,11 +33,8 @@ const BIN = findBinDir()
  * there, not be skipped. Elsewhere the caller skips them, and this says so loudly.
  */
 export function postgresAvailable(what: string): boolean {
-  if (BIN !== undefined) return true
-  const message = `PostgreSQL is missing (${VERSIONS_DIR}/15/bin/initdb): apt-get install -y postgresql`
-  if (process.env.CI === 'true') throw new Error(`${message} — with CI=true ${what} must run`)
-  console.warn(`!!! SKIPPING ${what}: ${message} !!!`)
-  return false
+  const missing = BIN === undefined ? `PostgreSQL (${VERSIONS_DIR}/15/bin/initdb)` : undefined
+  return requiredTool(what, missing, 'apt-get install -y postgresql')
 }
 
 export interface PostgresServer {

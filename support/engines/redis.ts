@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort } from '../free-port.js'
+import { requiredTool } from '../required.js'
 
 // A real redis-server for the engine tests: Debian's binary on a free loopback port, in a temporary
 // folder, with nothing saved to disk. It can be stopped and started again on the same port mid-test
@@ -20,20 +21,13 @@ export const PROPAGATION_BOUND_MS = 400
 
 /** Whether redis-server is installed; with CI=true a missing one fails the run instead of skipping. */
 export function hasRedisServer(): boolean {
+  let missing: string | undefined
   try {
     execFileSync(REDIS_SERVER, ['--version'], { stdio: 'ignore' })
-    return true
   } catch {
-    if (process.env.CI === 'true') {
-      throw new Error(
-        `${REDIS_SERVER} is missing: with CI=true the Redis tests must run (.ci/run installs it)`,
-      )
-    }
-    console.warn(
-      `!!! SKIPPING the Redis tests: ${REDIS_SERVER} is missing (apt-get install -y redis-server) !!!`,
-    )
-    return false
+    missing = REDIS_SERVER
   }
+  return requiredTool('the Redis tests', missing, 'apt-get install -y redis-server')
 }
 
 export interface RedisServer {

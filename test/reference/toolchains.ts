@@ -2,6 +2,7 @@ import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_pro
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { requiredTool } from '../../support/required.js'
 import { ROOT, sleep } from '../process.js'
 
 // The reference endpoints of reference/ run on Debian's own toolchains: /usr/bin/python3 with
@@ -13,14 +14,6 @@ export const PYTHON = '/usr/bin/python3'
 export const PYTHON_MODULES = ['flask', 'fastapi', 'uvicorn', 'pytest', 'httpx'] as const
 export const GO = 'go'
 
-function available(what: string, missing: string | undefined, install: string): boolean {
-  if (missing === undefined) return true
-  const message = `${missing} is missing (${install})`
-  if (process.env.CI === 'true') throw new Error(`${message}: with CI=true ${what} must run`)
-  console.warn(`!!! SKIPPING ${what}: ${message} !!!`)
-  return false
-}
-
 /** Whether /usr/bin/python3 imports every one of PYTHON_MODULES. */
 export function hasPython(what: string): boolean {
   let missing: string | undefined
@@ -30,7 +23,7 @@ export function hasPython(what: string): boolean {
     const stderr = String((error as { stderr?: Buffer }).stderr ?? '')
     missing = /No module named '([^']+)'/.exec(stderr)?.[1] ?? PYTHON
   }
-  return available(
+  return requiredTool(
     what,
     missing,
     'apt-get install -y python3-flask python3-fastapi python3-uvicorn python3-pytest python3-httpx',
@@ -44,7 +37,7 @@ export function hasGo(what: string): boolean {
   } catch {
     missing = GO
   }
-  return available(what, missing, 'apt-get install -y golang-go')
+  return requiredTool(what, missing, 'apt-get install -y golang-go')
 }
 
 export interface Run {

@@ -260,7 +260,6 @@ const limits = {
 }
 export const OVERRIDE_LIMITS = limits
 
-/** A scenario (but `down` and the TLS faults, which take neither) or a sequence, plus `count` and `probability`. */
 /** The scenarios that act on connections rather than requests: they take no `count` or `probability`. */
 const WITHOUT_LIMITS = [down, ...TLS] as const
 type WithoutLimitsName = (typeof WITHOUT_LIMITS)[number]['name']
@@ -279,6 +278,7 @@ function limitedFormsOf<const T extends readonly Declared[], F extends 'written'
   }
 }
 
+/** A scenario (but `down` and the TLS faults, which take neither) or a sequence, plus `count` and `probability`. */
 function withLimits<F extends 'written' | 'filled'>(form: F) {
   return [
     z.discriminatedUnion('scenario', limitedFormsOf(EVERY, form)),

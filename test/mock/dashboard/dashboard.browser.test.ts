@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { SCENARIO_NAMES } from '../../../src/mock/simulation/scenarios.js'
 import type { UserRecord } from '../../../src/mock/users/record.js'
 import { sign } from '../../../src/template/signature.js'
+import { requiredTool } from '../../../support/required.js'
 import { CHROMIUM, launchChromium } from '../../browser.js'
 import { post, postToken } from '../../process.js'
 import { type Stack, startStack, TEST_SECRET } from '../../support.js'
@@ -12,17 +13,11 @@ import { type Stack, startStack, TEST_SECRET } from '../../support.js'
 // The dashboard in Debian's headless Chromium, against the whole stack served in this process. Every
 // check that something happened on the endpoint is made over the wire with node:http, not in the page.
 
-const HAS_CHROMIUM = existsSync(CHROMIUM)
-if (!HAS_CHROMIUM) {
-  if (process.env.CI === 'true') {
-    throw new Error(
-      `${CHROMIUM} is missing: with CI=true the dashboard's browser tests must run (.ci/run installs it)`,
-    )
-  }
-  console.warn(
-    `!!! SKIPPING the dashboard browser tests: ${CHROMIUM} is missing (apt-get install -y chromium fonts-noto-color-emoji) !!!`,
-  )
-}
+const HAS_CHROMIUM = requiredTool(
+  "the dashboard's browser tests",
+  existsSync(CHROMIUM) ? undefined : CHROMIUM,
+  'apt-get install -y chromium fonts-noto-color-emoji',
+)
 
 const SEED = JSON.parse(readFileSync(new URL('../../../data/seed.json', import.meta.url), 'utf8')) as {
   users: UserRecord[]
