@@ -1,7 +1,6 @@
 import type pg from 'pg'
 import {
   createPostgresPool,
-  createPostgresStore,
   ensureUsersTable,
   insertUsers,
   toProfileColumn,
@@ -11,11 +10,13 @@ import {
 import type { Logger } from '../runtime/log.js'
 import { maskUrl } from '../runtime/mask-url.js'
 import { describeIssue, oneLine } from './json-store/load.js'
+import { createBatchedLookup } from './postgres-lookups.js'
 import { type UserRecord, UserRecordSchema } from './record.js'
 import { CheckedUsers, readStoreFile, StoreError, type UserStore, validateAll } from './store.js'
 
-// The mock's store on PostgreSQL (DATABASE_URL): the template's table and `find`
-// (src/template/postgres-store.ts) plus the writes the admin API needs. Nothing is cached: every read
+// The mock's store on PostgreSQL (DATABASE_URL): the template's table (src/template/postgres-store.ts),
+// lookups batched per turn of the event loop (postgres-lookups.ts), and the writes the admin API needs.
+// Nothing is cached: every read
 // goes to the database, so a user written through one server (or in SQL) is served by every other server
 // sharing the database at once. A QA user's `simulate` is one more key of the `profile` column.
 
@@ -65,7 +66,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       `Cannot prepare the ${TABLE} table at DATABASE_URL=${maskUrl(options.url)}: ${reasonOf(error)}`,
     )
   }
-  const users = createPostgresStore(pool, { table: TABLE })
+  const lookup = createBatchedLookup(pool, TABLE)
 
   /** A failing query becomes a StoreError: the admin API answers 503 store_unavailable. */
   const run = async <R extends pg.QueryResultRow>(text: string, values: unknown[]) => {
@@ -79,13 +80,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   return {
     engine: { id: 'postgres', label: 'PostgreSQL', where: maskUrl(options.url) },
     async find(token) {
-      let user: UserRecord | undefined
+      let row: UserRow | undefined
       try {
-        user = await users.find(token)
+        row = await lookup(token)
       } catch (error) {
         throw new StoreError(`PostgreSQL: ${reasonOf(error)}`)
       }
-      return user === undefined ? undefined : checked(user)
+      return row === undefined ? undefined : checked(toUserRecord(row))
     },
     async list({ q, offset, limit }) {
       const needle = q?.trim().toLowerCase() || null
