@@ -378,7 +378,7 @@ async function main(argv: string[]): Promise<void> {
         'per request: a scrape comes once per scrape interval, not per request); project-lean is ' +
         'the project without the admin API (ADMIN_PORT=off: no request log is kept) at warn; project-redis keeps ' +
         'its state in Redis (REDIS_URL) and its users in the JSON file; project-engines its state in Redis and ' +
-        'its users in PostgreSQL (DATABASE_URL: one primary-key SELECT per lookup), both private servers on ' +
+        'its users in PostgreSQL (DATABASE_URL: the lookups of one event-loop turn in one primary-key SELECT), both private servers on ' +
         'this machine started by the benchmark, at warn with the admin API on; vendor is the vendor ' +
         "page's Node sample made runnable (bench/targets/vendor-sample.mjs); bare the same logic on bare node:http; " +
         "bare-headers the same with this project's answer headers (helmet's defaults), to show what they cost.",
