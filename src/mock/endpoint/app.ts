@@ -102,6 +102,7 @@ function createCustomerHandler(deps: EndpointDeps) {
   const downtime = deps.downtime ?? { start: () => {} }
   const logRequest = requestLineWriter(deps.logger)
   const metrics = deps.metrics
+  const headerNames = new HeaderNames()
 
   return async function handleCustomerRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const startedAt = performance.now()
@@ -120,13 +121,17 @@ function createCustomerHandler(deps: EndpointDeps) {
       const cut = (res as { [CUT_BY_SERVER]?: boolean })[CUT_BY_SERVER] || deps.downtime?.isDown === true
       const gaveUp = !answered && !cut
       const latencyMs = Math.round((endedAt - startedAt) * 10) / 10
-      const token = outcome?.token ?? peekedToken
+      // A found user's token is the store's own string, equal to the one read from the body: the request
+      // log keeps that one rather than a new string a request (see its Columns).
+      const stored = outcome?.user?.userToken
+      const token =
+        stored !== undefined && stored === outcome?.token ? stored : (outcome?.token ?? peekedToken)
       const status = answered ? res.statusCode : null
       metrics?.request(status, scenario?.scenario ?? null, (endedAt - startedAt) / 1000)
       deps.requestLog?.record({
         method: req.method ?? 'POST',
-        path: pathOf(req.url),
-        headerNames: headerNamesOf(req.rawHeaders),
+        path: req.url === deps.endpointPath ? deps.endpointPath : pathOf(req.url),
+        headerNames: headerNames.of(req.rawHeaders),
         bodyBytes,
         token,
         verdict: outcome?.verdict ?? null,
@@ -278,9 +283,26 @@ function pathOf(url: string | undefined): string {
   return query === -1 ? path : path.slice(0, query)
 }
 
-/** Names only, lower-case, once each, in the order sent. */
-function headerNamesOf(rawHeaders: string[]): string[] {
-  const names = new Set<string>()
-  for (let i = 0; i < rawHeaders.length; i += 2) names.add(String(rawHeaders[i]).toLowerCase())
-  return [...names]
+/**
+ * A request's header names: lower-case, once each, in the order sent. Talki's requests all send the same
+ * names, so the last list is handed out again (frozen) when a request's names match it: the request log
+ * then keeps one list for them all rather than one a request.
+ */
+class HeaderNames {
+  #last: readonly string[] = Object.freeze([])
+  readonly #scratch: string[] = []
+
+  of(rawHeaders: readonly string[]): string[] {
+    const names = this.#scratch
+    names.length = 0
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = String(rawHeaders[i]).toLowerCase()
+      if (!names.includes(name)) names.push(name)
+    }
+    const last = this.#last
+    if (names.length !== last.length || names.some((name, i) => name !== last[i])) {
+      this.#last = Object.freeze([...names])
+    }
+    return this.#last as string[]
+  }
 }
