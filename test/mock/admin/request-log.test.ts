@@ -85,6 +85,52 @@ describe('RequestLog', () => {
       expect(log.list(100).map((entry) => entry.id)).toEqual([8, 7, 6])
     })
 
+    it('gives back every field as recorded, nulls as null and zeros as zero, after the ring has turned', () => {
+      const log = new RequestLog(2)
+      const cut: CompletedRequest = {
+        ...completed('usr_cut', 0),
+        bodyBytes: null,
+        verdict: null,
+        status: null,
+        callerGaveUpMs: null,
+        scenario: 'reset',
+      }
+      const gaveUp: CompletedRequest = {
+        ...completed(null, 10),
+        bodyBytes: 0,
+        findings: {
+          trailingNewlineAdded: true,
+          trailingNewlineRemoved: false,
+          reserialized: false,
+          secretWhitespace: false,
+        },
+        verdict: 'invalid_signature',
+        status: null,
+        latencyMs: 0,
+        callerGaveUpMs: 5000,
+      }
+      for (const request of [completed('usr_old', 0), cut, gaveUp]) log.record(request)
+      const [newest, older] = log.list()
+      expect(newest).toEqual({
+        id: 3,
+        time: '2024-01-15T12:00:00.010Z',
+        method: 'POST',
+        path: '/talki/customer',
+        headerNames: ['content-type', 'x-talki-signature'],
+        bodyBytes: 0,
+        token: null,
+        verdict: 'invalid_signature',
+        findings: gaveUp.findings,
+        scenario: null,
+        status: null,
+        latencyMs: 0,
+        callerGaveUpMs: 5000,
+        sincePreviousMs: null,
+      })
+      expect(older).toMatchObject({ id: 2, token: 'usr_cut', bodyBytes: null, verdict: null, status: null })
+      expect(older).toMatchObject({ callerGaveUpMs: null, scenario: 'reset', latencyMs: 10 })
+    })
+
     it('holds 1000 entries by default', () => {
       const log = new RequestLog()
       for (let i = 0; i < 1005; i++) log.record(completed(null, i))
@@ -177,6 +223,23 @@ describe('an entry written by the endpoint', () => {
       expect(shown).not.toContain(signature)
       expect(shown).not.toContain(TEST_SECRET)
       expect(shown).not.toContain(body)
+    } finally {
+      await endpoint.close()
+    }
+  })
+
+  it("names each request's own headers when they change from one request to the next", async () => {
+    const endpoint = await serveEndpoint()
+    try {
+      const { body } = signedRequest('usr_abc123')
+      await post(endpoint.url, body)
+      await post(endpoint.url, body, { signature: null })
+      await post(endpoint.url, body)
+      const entries = await endpoint.requestLog.list()
+      const signed = ['content-type', 'x-talki-signature', 'host', 'connection', 'content-length']
+      const unsigned = ['content-type', 'host', 'connection', 'content-length']
+      expect(entries.map((entry) => entry.headerNames)).toEqual([signed, unsigned, signed])
+      expect(entries.map((entry) => entry.status)).toEqual([200, 401, 200])
     } finally {
       await endpoint.close()
     }
