@@ -38,6 +38,14 @@ import {
   throughputTable,
   writeResults,
 } from './lib/report.js'
+import {
+  measurePair,
+  type PairRun,
+  pairChecks,
+  pairsFor,
+  pairTable,
+  summarisePairs,
+} from './lib/side-by-side.js'
 import { lateness, measureSlowApart, type SlowResult } from './lib/slow.js'
 import { ensureStore, makeSlowStore, SLOW_TOKEN, sampleTokens } from './lib/stores.js'
 import { type PostgresServer, startPostgres, usersDatabase } from './targets/project-engines.js'
@@ -321,6 +329,29 @@ async function main(argv: string[]): Promise<void> {
       }
     }
 
+    // The pairs measured side by side (side-by-side.ts), in rounds of their own after the table's rounds.
+    const pairRuns: PairRun[] = []
+    const pairs = pairsFor(options.targets)
+    for (let round = 1; round <= options.rounds; round += 1) {
+      for (const { users, dataFile, pool } of stores) {
+        for (const pair of pairs) {
+          const run = await measurePair(
+            pair,
+            { root, dataFile, secret: SECRET, logDir: logs, cpuProfDir: null },
+            pool,
+            options,
+            READY_TIMEOUT_MS,
+          )
+          pairRuns.push({ ...run, users, round })
+          say(
+            `side by side ${pair.a} / ${pair.b} ${fmt.format(users)} users round ${round}/${options.rounds}: ` +
+              `CPU ${run.aCpuUs.toFixed(1)} / ${run.bCpuUs.toFixed(1)} µs a request (${(run.aCpuUs / run.bCpuUs).toFixed(2)}×), ` +
+              `${fmt.format(run.aReqPerSec)} / ${fmt.format(run.bReqPerSec)} req/s, non-2xx ${run.non2xx}, errors ${run.errors}`,
+          )
+        }
+      }
+    }
+
     let slow: SlowResult[] = []
     if (options.slow && wantsProject) {
       say(`slow scenario: ${SLOW_CONCURRENCY} concurrent requests, delayMs ${SLOW_DELAY_MS}`)
@@ -364,7 +395,8 @@ async function main(argv: string[]): Promise<void> {
     }
 
     const summaries = summarise(records)
-    const checks = targetChecks(summaries, slow[0])
+    const pairSummaries = summarisePairs(pairRuns)
+    const checks = [...targetChecks(summaries, slow[0]), ...pairChecks(pairSummaries)]
     const section = [
       '## Throughput and latency',
       '',
@@ -397,6 +429,19 @@ async function main(argv: string[]): Promise<void> {
       throughputTable(summaries),
       '',
       ...busyWarning(records),
+      '## Side by side',
+      '',
+      pairRuns.length === 0
+        ? 'Not measured in this run (needs both targets of a pair).'
+        : "Each pair's two targets started fresh and driven at the same time, half the connections each " +
+          `(${Math.max(1, Math.floor(options.connections / 2))}), warmed up for ${options.warmup} s and measured for ` +
+          `${options.duration} s, ${options.rounds} round(s); each one's CPU a request read over the same seconds. ` +
+          "This machine's speed moves by 2–3× over minutes, so runs one after the other (the table above) compare " +
+          'moments as much as servers; two servers running at once share the moment. The ratio of their CPU a request is ' +
+          'what a pair reads: when a server is CPU-bound its throughput is the inverse, so a / b at or under 1.18× ' +
+          "is a's throughput at or over 0.85× b's. Their req/s show only how the load was split.\n\n" +
+          pairTable(pairSummaries),
+      '',
       '## Start-up to ready',
       '',
       'From spawn to the `endpoint listening` line (store read, validated and indexed).',

@@ -109,7 +109,7 @@ const TABLE_HEADER = [
   'others CPU %',
 ] as const
 
-function markdown(header: readonly string[], rows: readonly string[][]): string {
+export function markdown(header: readonly string[], rows: readonly string[][]): string {
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')
 }

@@ -54,6 +54,11 @@ export type CompletedRequest = Omit<RequestLogEntry, 'id' | 'time' | 'sincePrevi
   arrivedAt: number
 }
 
+/**
+ * Tokens whose last end is remembered for sincePreviousMs. Past this, the token first seen longest ago is
+ * forgotten: an update keeps its key's place (insertion order), one hash lookup a request fewer than
+ * moving it to the end as a least-recently-used order would.
+ */
 const MAX_TRACKED_TOKENS = 10_000
 
 /** The request log as the endpoint and the admin API use it: in the process (below) or in Redis. */
@@ -168,10 +173,8 @@ export class RequestLog implements RequestLogStore {
     let sincePreviousMs: number | null = null
     if (token !== null) {
       const previous = this.#lastEndedAt.get(token)
-      if (previous !== undefined) {
-        sincePreviousMs = Math.round(request.startedAt - previous)
-        this.#lastEndedAt.delete(token) // re-inserted below, so the map stays in least-recently-used order
-      } else if (this.#lastEndedAt.size >= MAX_TRACKED_TOKENS) {
+      if (previous !== undefined) sincePreviousMs = Math.round(request.startedAt - previous)
+      else if (this.#lastEndedAt.size >= MAX_TRACKED_TOKENS) {
         const oldest = this.#lastEndedAt.keys().next().value
         if (oldest !== undefined) this.#lastEndedAt.delete(oldest)
       }
