@@ -43,13 +43,25 @@ function selfTimes(profile: CpuProfile): { busyUs: number; frames: [string, numb
 }
 
 function main(): void {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { top: { type: 'string', default: '20' } },
-  })
+  const usage = 'usage: npm run bench:profile -- <file.cpuprofile> [--top 20]\n'
+  let parsed: { values: { top: string; help: boolean }; positionals: string[] }
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: { top: { type: 'string', default: '20' }, help: { type: 'boolean', default: false } },
+    })
+  } catch (error) {
+    process.stderr.write(`bench:profile: ${(error as Error).message}\n${usage}`)
+    process.exit(2)
+  }
+  const { values, positionals } = parsed
+  if (values.help) {
+    process.stdout.write(usage)
+    return
+  }
   const file = positionals[0]
   if (file === undefined) {
-    process.stderr.write('usage: npm run bench:profile -- <file.cpuprofile> [--top 20]\n')
+    process.stderr.write(usage)
     process.exit(2)
   }
   const { busyUs, frames } = selfTimes(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile)

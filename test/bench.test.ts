@@ -86,7 +86,7 @@ describe('npm run bench -- --smoke', () => {
     const args = ['--smoke', '--skip-build', '--data-dir', data.dir, '--targets', TARGETS.join(',')]
     const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
       cwd: ROOT,
-      timeout: 25_000,
+      timeout: 45_000,
     })
 
     const rows = firstTable(stdout)
@@ -106,9 +106,17 @@ describe('npm run bench -- --smoke', () => {
     expect(stdout).toMatch(
       /1,000 users: bare with this project's answer headers \(helmet's defaults\) \d+\.\d\d× bare's throughput/,
     )
+    // The one pair of these targets measured side by side: both servers at once, each one's CPU a request.
+    const pairs = firstTable(stdout, 'a')
+    expect(pairs.map((row) => [row.a, row.b, row.users, row['non-2xx'], row.errors])).toEqual([
+      ['bare-headers', 'bare', '1,000', '0', '0'],
+    ])
+    expect(Number(pairs[0]?.['a CPU µs/req'])).toBeGreaterThan(0)
+    expect(Number(pairs[0]?.['b CPU µs/req'])).toBeGreaterThan(0)
+    expect(pairs[0]?.['a / b CPU (median of rounds)']).toMatch(/^\d+\.\d\d×$/)
     // Smoke mode never overwrites the recorded results.
     expect(stderr).not.toContain('RESULTS.md')
-  }, 30_000)
+  }, 50_000)
 })
 
 describe('npm run bench:profile', () => {

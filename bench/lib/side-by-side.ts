@@ -25,9 +25,19 @@ export const PAIRS: readonly Pair[] = [
     measures: 'everything on, at info, against bare node:http doing the same work',
   },
   {
-    a: 'project-lean',
+    a: 'project-info',
+    b: 'bare-headers',
+    measures: 'everything on, at info, against bare node:http sending the same answer headers',
+  },
+  {
+    a: 'bare-headers',
     b: 'bare',
-    measures: "the project's own work (no admin API, warn) against bare node:http",
+    measures: "the answer headers every answer carries (helmet's defaults, no-store)",
+  },
+  {
+    a: 'project-lean',
+    b: 'bare-headers',
+    measures: "the project's own work (no admin API, warn) against bare node:http with the same headers",
   },
   {
     a: 'project-warn',
