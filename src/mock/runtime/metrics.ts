@@ -3,8 +3,9 @@ import type { Simulation } from '../simulation/scenarios.js'
 
 // GET /metrics on the admin port (Prometheus text format, prom-client). One registry per mock, labelled
 // with its replica (REPLICA_ID), so each replica reports its own counts and nothing is summed across
-// replicas: Prometheus scrapes each and sums itself. The request path only adds to counters it found
-// once (a child per status and scenario); everything else is read when scraped.
+// replicas: Prometheus scrapes each and sums itself. The request path only writes a request's status,
+// scenario and time into arrays that reach prom-client in batches (see `flush`); everything else is read
+// when scraped.
 
 /** `text/plain; version=0.0.4; charset=utf-8`: what the exposition format is served as. */
 export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE
@@ -35,6 +36,8 @@ export interface Metrics extends RequestMetrics {
 }
 
 const NONE = 'none'
+/** Requests counted before their counts go to prom-client (see `flush`). */
+const PENDING = 1024
 
 function scenarioName(simulation: Simulation): string {
   return 'scenario' in simulation ? simulation.scenario : 'sequence'
@@ -108,13 +111,36 @@ export function createMetrics(options: {
       override.set({ scenario: scenarioName(simulation), source: active.override ? 'admin' : 'SIMULATE' }, 1)
   }
 
+  // A request's counts wait in these arrays and go to prom-client in one pass, when the arrays are full or
+  // a scrape comes: the request path then only writes to the next slot, and prom-client's own structures
+  // are touched once per PENDING requests rather than between every two (bench/RESULTS.md, side by side).
+  const pendingStatus = new Float64Array(PENDING) // NaN: no answer
+  const pendingSeconds = new Float64Array(PENDING)
+  const pendingScenario: (string | null)[] = new Array(PENDING).fill(null)
+  let pending = 0
+  let pendingLookups = 0
+  const flush = () => {
+    for (let i = 0; i < pending; i += 1) {
+      const status = pendingStatus[i] as number
+      child(Number.isNaN(status) ? null : status, pendingScenario[i] ?? null).inc()
+      latency.observe(pendingSeconds[i] as number)
+      pendingScenario[i] = null
+    }
+    pending = 0
+    if (pendingLookups > 0) lookups.inc(pendingLookups)
+    pendingLookups = 0
+  }
+
   return {
     request(status, scenario, seconds) {
-      child(status, scenario).inc()
-      latency.observe(seconds)
+      pendingStatus[pending] = status ?? Number.NaN
+      pendingScenario[pending] = scenario
+      pendingSeconds[pending] = seconds
+      pending += 1
+      if (pending === PENDING) flush()
     },
     lookup(failure) {
-      lookups.inc()
+      pendingLookups += 1
       if (failure !== undefined) failureChildren[failure].inc()
     },
     async render() {
@@ -125,6 +151,7 @@ export function createMetrics(options: {
           // An engine that cannot answer now (Redis lost): the gauge keeps the last value it read.
         }
       }
+      flush()
       return registry.metrics()
     },
   }

@@ -167,4 +167,35 @@ describe('GET /metrics', () => {
       samples.get('talki_store_lookup_failures_total{reason="lookup_timeout",replica="replica-b"}'),
     ).toBe(1)
   }, 30_000)
+
+  it('counts every request of a stream longer than its batch, by status and scenario, once each', async () => {
+    const metrics = createMetrics({ replica: 'replica-c' })
+    // 2,500 requests: more than two batches of counts waiting for prom-client, then a scrape, then more.
+    for (let i = 0; i < 2500; i += 1) {
+      if (i % 5 === 0) metrics.request(null, 'reset', 0.002)
+      else metrics.request(200, null, 0.0005)
+      metrics.lookup()
+    }
+    let samples = parse(await metrics.render())
+    const requests = (status: string, scenario: string) =>
+      samples.get(
+        `talki_endpoint_requests_total{status="${status}",scenario="${scenario}",replica="replica-c"}`,
+      )
+    expect(requests('200', 'none')).toBe(2000)
+    expect(requests('none', 'reset')).toBe(500)
+    expect(samples.get('talki_endpoint_request_duration_seconds_count{replica="replica-c"}')).toBe(2500)
+    expect(
+      samples.get('talki_endpoint_request_duration_seconds_bucket{le="0.001",replica="replica-c"}'),
+    ).toBe(2000)
+    expect(samples.get('talki_endpoint_request_duration_seconds_sum{replica="replica-c"}')).toBeCloseTo(2, 9)
+    expect(samples.get('talki_store_lookups_total{replica="replica-c"}')).toBe(2500)
+
+    metrics.request(503, null, 0.004)
+    metrics.lookup('store_unavailable')
+    samples = parse(await metrics.render())
+    expect(requests('200', 'none')).toBe(2000)
+    expect(requests('503', 'none')).toBe(1)
+    expect(samples.get('talki_endpoint_request_duration_seconds_count{replica="replica-c"}')).toBe(2501)
+    expect(samples.get('talki_store_lookups_total{replica="replica-c"}')).toBe(2501)
+  })
 })
