@@ -48,16 +48,20 @@ export const PAIRS: readonly Pair[] = [
   { a: 'project-info', b: 'project-info-no-metrics', measures: "GET /metrics's counting" },
 ]
 
-export interface PairRun {
-  pair: Pair
-  users: number
-  round: number
+/** What one round of a pair measured, and what the rounds' summary shows of it. */
+interface PairFigures {
   aCpuUs: number
   bCpuUs: number
   aReqPerSec: number
   bReqPerSec: number
   non2xx: number
   errors: number
+}
+
+export interface PairRun extends PairFigures {
+  pair: Pair
+  users: number
+  round: number
 }
 
 /** The pairs whose two targets both run in this benchmark. */
@@ -102,7 +106,7 @@ export async function measurePair(
   }
 }
 
-interface PairSummary {
+interface PairSummary extends PairFigures {
   pair: Pair
   users: number
   rounds: number
@@ -110,12 +114,6 @@ interface PairSummary {
   ratio: number
   low: number
   high: number
-  aCpuUs: number
-  bCpuUs: number
-  aReqPerSec: number
-  bReqPerSec: number
-  non2xx: number
-  errors: number
 }
 
 export function summarisePairs(runs: readonly PairRun[]): PairSummary[] {
