@@ -149,6 +149,20 @@ describe('npm run bench:profile', () => {
       await rm(dir, { recursive: true, force: true })
     }
   }, 20_000)
+
+  it('prints its usage for --help, and the usage with exit code 2 for an unknown option', async () => {
+    const script = ['--import', 'tsx', 'bench/profile-top.ts']
+    const help = await run(process.execPath, [...script, '--help'], { cwd: ROOT, timeout: 15_000 })
+    expect(help.stdout).toBe('usage: npm run bench:profile -- <file.cpuprofile> [--top 20]\n')
+    const wrong = await run(process.execPath, [...script, '--bogus'], { cwd: ROOT, timeout: 15_000 }).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => error,
+    )
+    expect(wrong.code).toBe(2)
+    expect(wrong.stderr).toMatch(/^bench:profile: Unknown option '--bogus'/)
+    expect(wrong.stderr).toContain('usage: npm run bench:profile --')
+    expect(wrong.stderr).not.toMatch(/\n\s+at /)
+  }, 20_000)
 })
 
 describe.runIf(postgresAvailable('the engines bench smoke test') && hasRedisServer())(

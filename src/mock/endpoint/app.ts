@@ -292,7 +292,7 @@ class HeaderNames {
   #last: readonly string[] = Object.freeze([])
   readonly #scratch: string[] = []
 
-  of(rawHeaders: readonly string[]): string[] {
+  of(rawHeaders: readonly string[]): readonly string[] {
     const names = this.#scratch
     names.length = 0
     for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -303,6 +303,6 @@ class HeaderNames {
     if (names.length !== last.length || names.some((name, i) => name !== last[i])) {
       this.#last = Object.freeze([...names])
     }
-    return this.#last as string[]
+    return this.#last
   }
 }

@@ -46,7 +46,12 @@ export const RequestLogEntrySchema = z
   .meta({ id: 'RequestLogEntry' })
 export type RequestLogEntry = z.infer<typeof RequestLogEntrySchema>
 
-export type CompletedRequest = Omit<RequestLogEntry, 'id' | 'time' | 'sincePreviousMs' | 'replica'> & {
+export type CompletedRequest = Omit<
+  RequestLogEntry,
+  'id' | 'time' | 'sincePreviousMs' | 'replica' | 'headerNames'
+> & {
+  /** Read only: the endpoint hands the same frozen list to every request that sent the same names. */
+  headerNames: readonly string[]
   /** performance.now() at arrival and at the end (answer sent, socket cut or caller gone). */
   startedAt: number
   endedAt: number
@@ -91,7 +96,7 @@ class Columns {
   readonly sincePreviousMs: Float64Array
   readonly method: string[]
   readonly path: string[]
-  readonly headerNames: string[][]
+  readonly headerNames: (readonly string[])[]
   readonly token: (string | null)[]
   readonly verdict: (RequestLogEntry['verdict'] | null)[]
   readonly findings: (Findings | null)[]
@@ -138,7 +143,7 @@ class Columns {
       time: new Date(this.arrivedAt[slot] as number).toISOString(),
       method: this.method[slot] as string,
       path: this.path[slot] as string,
-      headerNames: this.headerNames[slot] as string[],
+      headerNames: [...(this.headerNames[slot] as readonly string[])],
       bodyBytes: orNull(this.bodyBytes[slot] as number),
       token: this.token[slot] ?? null,
       verdict: this.verdict[slot] ?? null,
@@ -152,7 +157,7 @@ class Columns {
   }
 }
 
-const NO_NAMES: string[] = []
+const NO_NAMES: readonly string[] = []
 
 export class RequestLog implements RequestLogStore {
   readonly #capacity: number

@@ -110,6 +110,7 @@ describe('RequestLog', () => {
         callerGaveUpMs: 5000,
       }
       for (const request of [completed('usr_old', 0), cut, gaveUp]) log.record(request)
+      expect(log.list()).toHaveLength(2)
       const [newest, older] = log.list()
       expect(newest).toEqual({
         id: 3,
@@ -149,6 +150,12 @@ describe('RequestLog', () => {
       // Talki's retry: the first attempt timed out at 5000, the retry starts 3 s later.
       expect(recorded(log, completed('usr_a', 8000, 8010)).sincePreviousMs).toBe(3000)
       expect(recorded(log, completed('usr_b', 1300, 1400)).sincePreviousMs).toBe(1100)
+    })
+
+    it('is 0, not null, for a request that starts the moment the previous one ended', () => {
+      const log = new RequestLog()
+      log.record(completed('usr_a', 0, 100))
+      expect(recorded(log, completed('usr_a', 100, 150)).sincePreviousMs).toBe(0)
     })
 
     it('is null for requests without a token and does not link them', () => {

@@ -52,7 +52,9 @@ describe.runIf(HAS_POSTGRES)('createBatchedLookup', () => {
     const lookup = createBatchedLookup(counted, TABLE)
     statements = 0
     const tokens = Array.from({ length: MAX_BATCH + 10 }, (_, i) => `usr_${i + 1}`)
-    const rows = await Promise.all(tokens.map(lookup))
+    const asked = tokens.map(lookup)
+    expect(statements).toBe(1) // the full batch went as its last token was asked, before the turn ended
+    const rows = await Promise.all(asked)
     expect(statements).toBe(2)
     expect(rows.every((row, i) => row?.user_token === tokens[i])).toBe(true)
   })
@@ -64,6 +66,19 @@ describe.runIf(HAS_POSTGRES)('createBatchedLookup', () => {
     await pool.query(`UPDATE ${TABLE} SET profile = '{"name":"Renamed"}' WHERE user_token = 'usr_5'`)
     expect((await lookup('usr_5'))?.profile).toEqual({ name: 'Renamed' })
     expect(statements).toBe(2)
+  })
+
+  it('answers a token PostgreSQL cannot hold (U+0000) as no user, without failing the lookups beside it', async () => {
+    const lookup = createBatchedLookup(counted, TABLE)
+    statements = 0
+    const [nul, real] = await Promise.all([lookup('usr_1\u0000'), lookup('usr_1')])
+    expect(nul).toBeUndefined()
+    expect(real?.profile).toEqual({ name: 'User 1' })
+    expect(statements).toBe(1)
+  })
+
+  it('refuses a table name it would have to write into SQL unchecked', () => {
+    expect(() => createBatchedLookup(counted, 'users; DROP TABLE x')).toThrow(/not allowed/)
   })
 
   it('rejects every lookup of a statement that fails, with its error', async () => {
