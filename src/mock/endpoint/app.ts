@@ -130,7 +130,7 @@ function createCustomerHandler(deps: EndpointDeps) {
       metrics?.request(status, scenario?.scenario ?? null, (endedAt - startedAt) / 1000)
       deps.requestLog?.record({
         method: req.method ?? 'POST',
-        path: req.url === deps.endpointPath ? deps.endpointPath : pathOf(req.url),
+        path: pathOf(req.url, deps.endpointPath),
         headerNames: headerNames.of(req.rawHeaders),
         bodyBytes,
         token,
@@ -276,8 +276,12 @@ function peekToken(rawBody: Uint8Array, field: string): string | null {
   }
 }
 
-/** The path without its query: a query is the caller's to carry, not the log's to keep. */
-function pathOf(url: string | undefined): string {
+/**
+ * The path without its query: a query is the caller's to carry, not the log's to keep. Talki's own path is
+ * given as the configured string, so the request log keeps that one rather than a new string a request.
+ */
+function pathOf(url: string | undefined, endpointPath: string): string {
+  if (url === endpointPath) return endpointPath
   const path = url ?? '/'
   const query = path.indexOf('?')
   return query === -1 ? path : path.slice(0, query)

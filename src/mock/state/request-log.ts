@@ -79,6 +79,7 @@ export interface RequestLogStore {
 const NONE = Number.NaN
 const orNone = (value: number | null) => (value === null ? NONE : value)
 const orNull = (value: number) => (Number.isNaN(value) ? null : value)
+const NO_NAMES: readonly string[] = []
 
 /**
  * The ring, one column per field: numbers in typed arrays, strings and findings by reference. No object
@@ -156,8 +157,6 @@ class Columns {
     }
   }
 }
-
-const NO_NAMES: readonly string[] = []
 
 export class RequestLog implements RequestLogStore {
   readonly #capacity: number

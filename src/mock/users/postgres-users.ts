@@ -17,7 +17,8 @@ import { CheckedUsers, readStoreFile, StoreError, type UserStore, validateAll } 
 // The mock's store on PostgreSQL (DATABASE_URL): the template's table (src/template/postgres-store.ts),
 // lookups batched per turn of the event loop (postgres-lookups.ts), and the writes the admin API needs.
 // Nothing is cached: every read goes to the database, so a user written through one server (or in SQL) is
-// served by every other server sharing the database at once. A QA user's `simulate` is one more key of the `profile` column.
+// served by every other server sharing the database at once. A QA user's `simulate` is one more key of the
+// `profile` column.
 
 const TABLE = 'talki_users'
 
